@@ -1,0 +1,153 @@
+"""The one place that turns recurrent-cell options into Keras layers.
+
+Every recurrent factory takes the same options (``cell``, ``num_layers``,
+``bidirectional``, ``dropout``, ``recurrent_dropout``), validates them with
+:func:`check_recurrent_options` before building anything, and builds its stack with
+:func:`recurrent_stack`.
+
+The layers keep Keras' defaults (``tanh`` activation, ``sigmoid`` recurrent
+activation, ``unroll=False``, ``use_bias=True``, GRU ``reset_after=True``) so that on a
+GPU they run on the fused cuDNN kernel. ``recurrent_dropout > 0`` gives that kernel up:
+Keras then falls back to the generic, much slower loop.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from rnn_zoo.validation import check_bool, check_choice, check_int, check_name, check_rate
+
+CELLS = {
+    "simple_rnn": keras.layers.SimpleRNN,
+    "lstm": keras.layers.LSTM,
+    "gru": keras.layers.GRU,
+}
+
+
+def check_recurrent_options(
+    *,
+    cell: str,
+    units: int,
+    num_layers: int,
+    bidirectional: bool,
+    dropout: float,
+    recurrent_dropout: float,
+    name: str,
+) -> None:
+    """Validates the options shared by every recurrent factory.
+
+    Args:
+        cell: One of ``"simple_rnn"``, ``"lstm"``, ``"gru"``.
+        units: Units per recurrent layer, a positive integer.
+        num_layers: Number of stacked recurrent layers, a positive integer.
+        bidirectional: Whether each layer reads both directions.
+        dropout: Input dropout rate of each recurrent layer, in ``[0, 1)``.
+        recurrent_dropout: Dropout on the recurrent state, in ``[0, 1)``.
+        name: The model's name, a non-empty string.
+
+    Raises:
+        ValueError: If a value is out of range or not an accepted choice.
+        TypeError: If a value has the wrong type.
+
+    Example:
+        >>> check_recurrent_options(cell="gru", units=64, num_layers=1, bidirectional=False,
+        ...                         dropout=0.0, recurrent_dropout=0.0, name="clf")
+    """
+    check_choice("cell", cell, CELLS)
+    check_int("units", units)
+    check_int("num_layers", num_layers)
+    check_bool("bidirectional", bidirectional)
+    check_rate("dropout", dropout)
+    check_rate("recurrent_dropout", recurrent_dropout)
+    check_name("name", name)
+
+
+def recurrent_layer(
+    cell: str,
+    units: int,
+    *,
+    return_sequences: bool,
+    dropout: float = 0.0,
+    recurrent_dropout: float = 0.0,
+    bidirectional: bool = False,
+    return_state: bool = False,
+    name: str | None = None,
+) -> keras.layers.Layer:
+    """Builds one recurrent layer, optionally wrapped in ``Bidirectional``.
+
+    Args:
+        cell: One of ``"simple_rnn"``, ``"lstm"``, ``"gru"``.
+        units: Units of the layer.
+        return_sequences: Whether to return every step's output.
+        dropout: Input dropout rate.
+        recurrent_dropout: Recurrent-state dropout rate (disables cuDNN when > 0).
+        bidirectional: Whether to wrap the layer in ``keras.layers.Bidirectional``.
+        return_state: Whether the layer also returns its final state(s).
+        name: The layer's name.
+
+    Returns:
+        A Keras layer.
+
+    Example:
+        >>> layer = recurrent_layer("lstm", 32, return_sequences=True)
+    """
+    layer = CELLS[cell](
+        units,
+        return_sequences=return_sequences,
+        return_state=return_state,
+        dropout=dropout,
+        recurrent_dropout=recurrent_dropout,
+        name=None if bidirectional else name,
+    )
+    if bidirectional:
+        return keras.layers.Bidirectional(layer, name=name)
+    return layer
+
+
+def recurrent_stack(
+    inputs,
+    *,
+    cell: str,
+    units: int,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    dropout: float = 0.0,
+    recurrent_dropout: float = 0.0,
+    return_sequences: bool = False,
+):
+    """Applies ``num_layers`` stacked recurrent layers to a symbolic tensor.
+
+    Every layer but the last returns sequences so the next one can read them; the
+    last returns sequences only if ``return_sequences`` is true. Masks set by an
+    ``Embedding(mask_zero=True)`` flow through the stack.
+
+    Args:
+        inputs: A Keras tensor ``[batch, time, features]``.
+        cell: One of ``"simple_rnn"``, ``"lstm"``, ``"gru"``.
+        units: Units per layer.
+        num_layers: Number of stacked layers.
+        bidirectional: Whether each layer is bidirectional.
+        dropout: Input dropout rate of each layer.
+        recurrent_dropout: Recurrent-state dropout rate of each layer.
+        return_sequences: Whether the last layer returns every step.
+
+    Returns:
+        The stack's output tensor.
+
+    Example:
+        >>> x = keras.Input((10, 1))
+        >>> y = recurrent_stack(x, cell="gru", units=8, num_layers=2)
+    """
+    outputs = inputs
+    for index in range(num_layers):
+        is_last = index == num_layers - 1
+        outputs = recurrent_layer(
+            cell,
+            units,
+            return_sequences=return_sequences or not is_last,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            bidirectional=bidirectional,
+            name=f"{cell}_{index + 1}",
+        )(outputs)
+    return outputs
