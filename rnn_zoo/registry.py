@@ -70,7 +70,8 @@ class Recipe:
         unknown = sorted(set(changes) - fields)
         if unknown:
             raise TypeError(
-                f"recipe field(s) {', '.join(unknown)} not known; accepted: {', '.join(sorted(fields))}"
+                f"recipe field(s) {', '.join(unknown)} not known; "
+                f"accepted: {', '.join(sorted(fields))}"
             )
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 

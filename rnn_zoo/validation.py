@@ -15,9 +15,7 @@ def _describe(value: Any) -> str:
     return f"{value!r} (type {type(value).__name__})"
 
 
-def check_int(
-    name: str, value: Any, *, minimum: int = 1, maximum: int | None = None
-) -> int:
+def check_int(name: str, value: Any, *, minimum: int = 1, maximum: int | None = None) -> int:
     """Checks that ``value`` is an integer in ``[minimum, maximum]``.
 
     Booleans are refused even though Python treats them as integers.
@@ -242,7 +240,9 @@ def check_shape(
     if not isinstance(value, (tuple, list)):
         raise TypeError(f"{name}={_describe(value)} is not accepted; expected {expected}")
     if len(value) != ndim:
-        raise ValueError(f"{name}={tuple(value)!r} has {len(value)} dimensions; expected {expected}")
+        raise ValueError(
+            f"{name}={tuple(value)!r} has {len(value)} dimensions; expected {expected}"
+        )
     for position, size in enumerate(value):
         if size is None and position in allow_none:
             continue

@@ -96,9 +96,7 @@ def build_lstm(
         return_sequences=return_sequences,
     )
     if return_sequences:
-        outputs = keras.layers.TimeDistributed(
-            keras.layers.Dense(num_features), name="forecast"
-        )(x)
+        outputs = keras.layers.TimeDistributed(keras.layers.Dense(num_features), name="forecast")(x)
     elif output_steps == 1:
         outputs = keras.layers.Dense(num_features, name="forecast")(x)
     else:
