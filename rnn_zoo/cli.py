@@ -1,0 +1,173 @@
+"""The ``rnn-zoo`` command line: list, train and evaluate registered models.
+
+Exit codes: 0 on success, 2 for a usage error (bad flag or value; the message names
+it and what is accepted), 1 for missing data or another failure, with one readable
+line and no Python traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+class UsageError(ValueError):
+    """A command-line value that is not accepted."""
+
+
+def _parse_assignment(text: str) -> tuple[str, object]:
+    key, separator, raw = text.partition("=")
+    if not separator or not key:
+        raise argparse.ArgumentTypeError(f"--set {text!r} is not of the form key=value")
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        value = raw
+    return key.strip(), value
+
+
+def _add_data_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="folder holding the dataset files")
+    parser.add_argument(
+        "--fraction",
+        type=float,
+        help="use a leading fraction (0, 1] of each split, for quick runs",
+    )
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rnn-zoo", description="Train, evaluate and ship recurrent models on real data."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    listing = commands.add_parser("list", help="list registered models")
+    listing.add_argument("pattern", nargs="?", default="*", help="fnmatch pattern (default *)")
+
+    training = commands.add_parser("train", help="train a registered model on its real dataset")
+    training.add_argument("name", help="registered model name (see `rnn-zoo list`)")
+    training.add_argument("--epochs", type=int)
+    training.add_argument("--batch-size", type=int)
+    training.add_argument("--learning-rate", type=float)
+    training.add_argument("--seed", type=int, default=0)
+    training.add_argument("--output-dir", default="saved_models")
+    training.add_argument(
+        "--resume",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="continue an interrupted run of the same configuration (default: yes)",
+    )
+    training.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        type=_parse_assignment,
+        default=[],
+        metavar="KEY=VALUE",
+        help="factory override, e.g. --set bidirectional=True (repeatable)",
+    )
+    training.add_argument("--early-stopping", type=int, metavar="PATIENCE")
+    training.add_argument("--tensorboard", action="store_true")
+    training.add_argument("--steps-per-epoch", type=int, help="limit batches per epoch")
+    _add_data_flags(training)
+
+    evaluating = commands.add_parser("evaluate", help="evaluate a run on its test split")
+    evaluating.add_argument("run_dir", help="a run directory written by `rnn-zoo train`")
+    evaluating.add_argument("--data-dir", help="folder holding the dataset files")
+    return parser
+
+
+def _format_recipe(recipe) -> str:
+    return (
+        f"{recipe.optimizer} lr={recipe.learning_rate:g} {recipe.epochs}ep bs={recipe.batch_size}"
+    )
+
+
+def _list(args) -> int:
+    from rnn_zoo.registry import get_spec, list_models
+
+    rows = [("name", "dataset", "parameters", "recipe", "measured")]
+    for name in list_models(args.pattern):
+        spec = get_spec(name)
+        measured = ", ".join(f"{k}={v}" for k, v in spec.results.items()) or "-"
+        parameters = f"{spec.build().count_params():,}"
+        rows.append((name, spec.dataset, parameters, _format_recipe(spec.recipe), measured))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    return 0
+
+
+def _train(args) -> int:
+    from rnn_zoo.training import train
+
+    data_options = {} if args.fraction is None else {"fraction": args.fraction}
+    result = train(
+        args.name,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        output_dir=args.output_dir,
+        resume=args.resume,
+        early_stopping_patience=args.early_stopping,
+        tensorboard=args.tensorboard,
+        data_dir=args.data_dir,
+        data_options=data_options,
+        model_options=dict(args.overrides),
+        steps_per_epoch=args.steps_per_epoch,
+    )
+    summary = ", ".join(f"{key} {value:.4f}" for key, value in result.test_metrics.items())
+    print(f"{args.name}: test {summary} ({result.wall_time:.1f} s) -> {result.run_dir}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from rnn_zoo.training import evaluate_run
+
+    metrics = evaluate_run(args.run_dir, data_dir=args.data_dir)
+    print(json.dumps(metrics, indent=2))
+    return 0
+
+
+_COMMANDS = {"list": _list, "train": _train, "evaluate": _evaluate}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the ``rnn-zoo`` command line.
+
+    Args:
+        argv: The arguments (without the program name); defaults to ``sys.argv[1:]``.
+
+    Returns:
+        The process exit code.
+
+    Example:
+        >>> main(["list"])  # doctest: +SKIP
+        0
+    """
+    args = _build_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from rnn_zoo.data.sources import ChecksumError
+
+    try:
+        return _COMMANDS[args.command](args)
+    except (ChecksumError, FileNotFoundError, FloatingPointError) as error:
+        print(f"rnn-zoo {args.command}: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except (ValueError, TypeError) as error:
+        print(f"rnn-zoo {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

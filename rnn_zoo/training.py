@@ -1,0 +1,640 @@
+"""Training on real data: recipes, callbacks, run directories and results.
+
+:func:`train` is the one path from a registered model (or any Keras model) and its
+data to a run directory holding the best model, its history, a plot, test metrics and
+a model card. :func:`train_custom_loop` does the same with a ``tf.GradientTape`` loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import json
+import math
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from rnn_zoo.data import DataBundle, load_dataset
+from rnn_zoo.registry import ModelSpec, Recipe, get_spec
+from rnn_zoo.validation import check_bool, check_float, check_int
+
+RUN_CONFIG = "run.json"
+METRICS_FILE = "metrics.json"
+MODEL_FILE = "model.keras"
+HISTORY_CSV = "history.csv"
+HISTORY_PNG = "history.png"
+BACKUP_DIR = "backup"
+LATEST = "latest"
+
+
+class TrainingDivergedError(FloatingPointError):
+    """Raised when the loss becomes NaN or infinite; no NaN weights are saved."""
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a training run produced.
+
+    Attributes:
+        model: The trained model, restored to its best validation checkpoint.
+        history: Metric name → per-epoch values, over every epoch of the run
+            (resumed epochs included).
+        test_metrics: Metric name → value on the held-out test split.
+        run_dir: The run directory.
+        wall_time: Seconds spent training in this process.
+        samples_per_second: Training examples per second in this process.
+        metrics_path: Path of ``metrics.json``.
+    """
+
+    model: keras.Model
+    history: dict[str, list[float]]
+    test_metrics: dict[str, float]
+    run_dir: Path
+    wall_time: float
+    samples_per_second: float
+
+    @property
+    def metrics_path(self) -> Path:
+        """Path of the run's ``metrics.json``."""
+        return self.run_dir / METRICS_FILE
+
+
+@dataclasses.dataclass
+class _Run:
+    """Everything prepared before the first step, shared by both training loops."""
+
+    name: str
+    spec: ModelSpec | None
+    recipe: Recipe
+    data: DataBundle
+    model: keras.Model
+    run_dir: Path
+    config: dict[str, Any]
+    seed: int
+
+
+class _Throughput(keras.callbacks.Callback):
+    """Counts training batches and time, and remembers the epoch in progress."""
+
+    def __init__(self, batch_size: int):
+        super().__init__()
+        self.batch_size = batch_size
+        self.batches = 0
+        self.seconds = 0.0
+        self.epoch = 0
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds += time.perf_counter() - self._start
+
+    @property
+    def samples_per_second(self) -> float:
+        return self.batches * self.batch_size / self.seconds if self.seconds else 0.0
+
+
+def _resolve_recipe(spec: ModelSpec | None, recipe: Recipe | str | None) -> Recipe:
+    if isinstance(recipe, Recipe):
+        return recipe
+    if isinstance(recipe, str):
+        return get_spec(recipe).recipe
+    if spec is None:
+        raise TypeError(
+            "recipe=None is not accepted with a keras.Model; pass a Recipe or the name of a "
+            "registered model whose recipe to use"
+        )
+    return spec.recipe
+
+
+def _check_arguments(epochs, batch_size, learning_rate, seed, resume, early_stopping_patience):
+    if epochs is not None:
+        check_int("epochs", epochs)
+    if batch_size is not None:
+        check_int("batch_size", batch_size)
+    if learning_rate is not None:
+        check_float("learning_rate", learning_rate, minimum=0.0, include_minimum=False)
+    check_int("seed", seed, minimum=0)
+    check_bool("resume", resume)
+    if early_stopping_patience is not None:
+        check_int("early_stopping_patience", early_stopping_patience)
+
+
+def compile_model(model: keras.Model, recipe: Recipe) -> keras.Model:
+    """Compiles a model with a recipe's optimizer, learning rate, loss and metrics.
+
+    Args:
+        model: The model.
+        recipe: The recipe.
+
+    Returns:
+        The same model, compiled.
+
+    Example:
+        >>> compile_model(get_model("lstm"), get_spec("lstm").recipe)  # doctest: +SKIP
+    """
+    optimizer = keras.optimizers.get(
+        {"class_name": recipe.optimizer, "config": {"learning_rate": recipe.learning_rate}}
+    )
+    model.compile(
+        optimizer=optimizer, loss=keras.losses.get(recipe.loss), metrics=list(recipe.metrics)
+    )
+    return model
+
+
+def _new_run_dir(model_dir: Path) -> Path:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1000):
+        candidate = model_dir / (stamp if attempt == 0 else f"{stamp}-{attempt}")
+        try:
+            candidate.mkdir(parents=True)
+            return candidate
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a new run directory under {model_dir}")
+
+
+def _unfinished_run(model_dir: Path, config: dict[str, Any]) -> Path | None:
+    """The newest run of the same configuration that was interrupted, if any."""
+    if not model_dir.is_dir():
+        return None
+    for run_dir in sorted(model_dir.iterdir(), reverse=True):
+        if run_dir.is_symlink() or not (run_dir / BACKUP_DIR).is_dir():
+            continue
+        if (run_dir / METRICS_FILE).exists() or not (run_dir / RUN_CONFIG).is_file():
+            continue
+        if json.loads((run_dir / RUN_CONFIG).read_text())["config"] == config:
+            return run_dir
+    return None
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _point_latest(run_dir: Path) -> None:
+    link = run_dir.parent / LATEST
+    temporary = run_dir.parent / f".{LATEST}.{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    temporary.symlink_to(run_dir.name, target_is_directory=True)
+    os.replace(temporary, link)
+
+
+def _prepare(
+    model_or_name,
+    data,
+    *,
+    recipe,
+    epochs,
+    batch_size,
+    learning_rate,
+    seed,
+    output_dir,
+    resume,
+    data_dir,
+    data_options,
+    model_options,
+) -> _Run:
+    spec = None
+    if isinstance(model_or_name, ModelSpec):
+        spec = model_or_name
+    elif isinstance(model_or_name, str):
+        spec = get_spec(model_or_name)
+    elif not isinstance(model_or_name, keras.Model):
+        raise TypeError(
+            f"model_or_name={model_or_name!r} is not accepted; expected a registered model "
+            "name, a ModelSpec or a keras.Model"
+        )
+    if spec is None and data is None:
+        raise TypeError("data=None is not accepted with a keras.Model; pass a DataBundle")
+    if data is not None and batch_size is not None:
+        raise ValueError(
+            f"batch_size={batch_size!r} cannot be applied to data that is already batched; "
+            "load the data with that batch_size instead, or leave batch_size=None"
+        )
+    recipe = _resolve_recipe(spec, recipe).replace(
+        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate
+    )
+    name = spec.name if spec else model_or_name.name
+    config = {
+        "model": name,
+        "recipe": recipe.to_dict(),
+        "seed": seed,
+        "data_options": data_options or {},
+        "model_options": model_options or {},
+    }
+    keras.utils.set_random_seed(seed)
+    if data is None:
+        options = {**spec.data_options, **(data_options or {})}
+        data = load_dataset(
+            spec.dataset, path=data_dir, batch_size=recipe.batch_size, seed=seed, **options
+        )
+    if spec is not None:
+        model = spec.build(**{**data.model_kwargs, **(model_options or {})})
+    else:
+        model = model_or_name
+    compile_model(model, recipe)
+    model_dir = Path(output_dir) / name
+    run_dir = (_unfinished_run(model_dir, config) if resume else None) or _new_run_dir(model_dir)
+    if not (run_dir / RUN_CONFIG).exists():
+        _write_json(run_dir / RUN_CONFIG, {"config": config})
+    return _Run(name, spec, recipe, data, model, run_dir, config, seed)
+
+
+def _callbacks(run: _Run, throughput, *, early_stopping_patience, tensorboard) -> list:
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(run.run_dir / BACKUP_DIR)),
+        keras.callbacks.TerminateOnNaN(raise_error=True),
+        keras.callbacks.ModelCheckpoint(
+            str(run.run_dir / MODEL_FILE), monitor=run.recipe.monitor, save_best_only=True
+        ),
+        keras.callbacks.CSVLogger(str(run.run_dir / HISTORY_CSV), append=True),
+        throughput,
+    ]
+    if early_stopping_patience is not None:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=run.recipe.monitor,
+                patience=early_stopping_patience,
+                restore_best_weights=True,
+            )
+        )
+    if tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run.run_dir / "logs")))
+    return callbacks
+
+
+def _read_history(path: Path) -> dict[str, list[float]]:
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    columns = [column for column in (rows[0] if rows else {}) if column != "epoch"]
+    return {column: [float(row[column]) for row in rows] for column in columns}
+
+
+def _versions() -> dict[str, str]:
+    import tensorflow as tf
+
+    from rnn_zoo import __version__
+
+    return {
+        "rnn_zoo": __version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _model_card(run: _Run, test_metrics: dict[str, float], epochs: int) -> str:
+    description = run.spec.description if run.spec else run.model.name
+    recipe = ", ".join(f"{key}={value}" for key, value in run.recipe.to_dict().items())
+    results = "\n".join(f"| {key} | {value:.4f} |" for key, value in test_metrics.items())
+    return f"""# {run.name}
+
+{description}.
+
+- Data: `{run.data.name}` (test split held out; validation picks the best epoch)
+- Recipe: {recipe}
+- Epochs run: {epochs}; seed {run.seed}
+
+## Test results
+
+| metric | value |
+| --- | --- |
+{results}
+
+## How to load
+
+```python
+import keras
+model = keras.saving.load_model("{run.run_dir / MODEL_FILE}")
+```
+
+`data.json` beside the model holds the preprocessing (vocabulary, normalization,
+class names) that raw inputs need; `history.csv` and `history.png` show training.
+"""
+
+
+def _finish(run: _Run, throughput: _Throughput, started: float) -> TrainResult:
+    from rnn_zoo.plotting import plot_history
+
+    history = _read_history(run.run_dir / HISTORY_CSV)
+    model = keras.saving.load_model(run.run_dir / MODEL_FILE)
+    test_metrics = {
+        key: float(value)
+        for key, value in model.evaluate(run.data.test, verbose=0, return_dict=True).items()
+    }
+    run.data.save_metadata(run.run_dir)
+    plot_history(history, save_path=run.run_dir / HISTORY_PNG, title=run.name)
+    epochs = len(history.get("loss", []))
+    (run.run_dir / "README.md").write_text(_model_card(run, test_metrics, epochs), "utf-8")
+    wall_time = time.perf_counter() - started
+    _write_json(
+        run.run_dir / METRICS_FILE,
+        {
+            "model": run.name,
+            "dataset": run.data.name,
+            "test": test_metrics,
+            "epochs": epochs,
+            "wall_time_s": round(wall_time, 3),
+            "samples_per_second": round(throughput.samples_per_second, 2),
+            "seed": run.seed,
+            "recipe": run.recipe.to_dict(),
+            "parameters": model.count_params(),
+            "versions": _versions(),
+        },
+    )
+    _point_latest(run.run_dir)
+    return TrainResult(
+        model, history, test_metrics, run.run_dir, wall_time, throughput.samples_per_second
+    )
+
+
+def _guard_divergence(fit: Callable[[], Any], throughput: _Throughput) -> None:
+    try:
+        fit()
+    except RuntimeError as error:
+        if "NaN or Inf loss" not in str(error):
+            raise
+        raise TrainingDivergedError(
+            f"training diverged at epoch {throughput.epoch}: {error} Lower the learning rate; "
+            "no checkpoint of this epoch was written, and a rerun resumes from the last "
+            "completed epoch."
+        ) from error
+
+
+def train(
+    model_or_name,
+    data: DataBundle | None = None,
+    *,
+    recipe: Recipe | str | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    learning_rate: float | None = None,
+    seed: int = 0,
+    output_dir: str | os.PathLike = "saved_models",
+    resume: bool = True,
+    early_stopping_patience: int | None = None,
+    tensorboard: bool = False,
+    data_dir: str | os.PathLike | None = None,
+    data_options: dict[str, Any] | None = None,
+    model_options: dict[str, Any] | None = None,
+    steps_per_epoch: int | None = None,
+    verbose: int | str = "auto",
+) -> TrainResult:
+    """Trains a model on its real dataset, evaluates it on the test split and saves the run.
+
+    The run directory ``<output_dir>/<name>/<timestamp>/`` receives ``model.keras``
+    (best validation epoch), ``history.csv``, ``history.png``, ``data.json``,
+    ``metrics.json`` and a ``README.md`` model card; ``<output_dir>/<name>/latest``
+    points at the newest finished run. With ``resume=True`` a run of the same
+    configuration that was killed picks up at the epoch it reached, optimizer state
+    included (``keras.callbacks.BackupAndRestore``). A NaN or infinite loss stops
+    training with :class:`TrainingDivergedError` before any NaN checkpoint is written.
+
+    Args:
+        model_or_name: A registered name (``"baseline"``), a ``ModelSpec`` or a
+            ``keras.Model`` (then ``data`` and ``recipe`` are required).
+        data: A :class:`DataBundle`; by default the model's registered dataset is loaded.
+        recipe: A ``Recipe`` or a registered name whose recipe to use; defaults to the
+            model's own.
+        epochs: Overrides the recipe's epochs.
+        batch_size: Overrides the recipe's batch size (only when ``data`` is None).
+        learning_rate: Overrides the recipe's learning rate.
+        seed: Seeds Python, NumPy, TF and the data split and shuffle. Defaults to 0.
+        output_dir: Where run directories go. Defaults to ``"saved_models"``.
+        resume: Continue an interrupted run of the same configuration. Defaults to True.
+        early_stopping_patience: Epochs without improvement before stopping; ``None``
+            (default) trains every epoch.
+        tensorboard: Write TensorBoard logs to ``<run_dir>/logs``. Defaults to False.
+        data_dir: Where the dataset files are (see :mod:`rnn_zoo.data.sources`).
+        data_options: Extra loader arguments, e.g. ``{"fraction": 0.1}``.
+        model_options: Factory overrides, e.g. ``{"bidirectional": True}``.
+        steps_per_epoch: Limit the training batches per epoch (quick runs).
+        verbose: Keras verbosity; ``"auto"`` prints a progress bar in a terminal and
+            one line per epoch otherwise (logs, notebooks run by CI).
+
+    Returns:
+        A :class:`TrainResult`.
+
+    Raises:
+        ValueError: If an argument is out of range or the model name is unknown.
+        TypeError: If an argument has the wrong type.
+        TrainingDivergedError: If the loss becomes NaN or infinite.
+
+    Example:
+        >>> result = train("baseline", epochs=1)  # doctest: +SKIP
+        >>> result.test_metrics["accuracy"]  # doctest: +SKIP
+        0.85
+    """
+    _check_arguments(epochs, batch_size, learning_rate, seed, resume, early_stopping_patience)
+    if steps_per_epoch is not None:
+        check_int("steps_per_epoch", steps_per_epoch)
+    started = time.perf_counter()
+    run = _prepare(
+        model_or_name,
+        data,
+        recipe=recipe,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        seed=seed,
+        output_dir=output_dir,
+        resume=resume,
+        data_dir=data_dir,
+        data_options=data_options,
+        model_options=model_options,
+    )
+    throughput = _Throughput(run.recipe.batch_size)
+    callbacks = _callbacks(
+        run, throughput, early_stopping_patience=early_stopping_patience, tensorboard=tensorboard
+    )
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    _guard_divergence(
+        lambda: run.model.fit(
+            run.data.train,
+            validation_data=run.data.validation,
+            epochs=run.recipe.epochs,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=callbacks,
+            verbose=verbose,
+        ),
+        throughput,
+    )
+    return _finish(run, throughput, started)
+
+
+def train_custom_loop(
+    model_or_name,
+    data: DataBundle | None = None,
+    *,
+    recipe: Recipe | str | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    learning_rate: float | None = None,
+    seed: int = 0,
+    output_dir: str | os.PathLike = "saved_models",
+    data_dir: str | os.PathLike | None = None,
+    data_options: dict[str, Any] | None = None,
+    model_options: dict[str, Any] | None = None,
+    steps_per_epoch: int | None = None,
+) -> TrainResult:
+    """Trains like :func:`train`, with an explicit ``tf.GradientTape`` loop.
+
+    This is the loop of TensorFlow's text-generation tutorial: a compiled
+    ``tf.function`` train step computes the loss under a gradient tape and applies
+    the optimizer. It writes the same run directory and returns the same
+    :class:`TrainResult` as :func:`train`; the best-validation epoch is kept.
+    It does not resume after a kill (use :func:`train` for that).
+
+    Args:
+        model_or_name: A registered name, a ``ModelSpec`` or a ``keras.Model``.
+        data: A :class:`DataBundle`; by default the model's registered dataset.
+        recipe: A ``Recipe`` or a registered name; defaults to the model's own.
+        epochs: Overrides the recipe's epochs.
+        batch_size: Overrides the recipe's batch size (only when ``data`` is None).
+        learning_rate: Overrides the recipe's learning rate.
+        seed: Seeds everything. Defaults to 0.
+        output_dir: Where run directories go. Defaults to ``"saved_models"``.
+        data_dir: Where the dataset files are.
+        data_options: Extra loader arguments.
+        model_options: Factory overrides.
+        steps_per_epoch: Limit the training batches per epoch.
+
+    Returns:
+        A :class:`TrainResult`.
+
+    Raises:
+        ValueError: If an argument is out of range.
+        TypeError: If an argument has the wrong type.
+        TrainingDivergedError: If the loss becomes NaN or infinite.
+
+    Example:
+        >>> result = train_custom_loop("text_generator", epochs=1)  # doctest: +SKIP
+    """
+    _check_arguments(epochs, batch_size, learning_rate, seed, False, None)
+    if steps_per_epoch is not None:
+        check_int("steps_per_epoch", steps_per_epoch)
+    started = time.perf_counter()
+    run = _prepare(
+        model_or_name,
+        data,
+        recipe=recipe,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        seed=seed,
+        output_dir=output_dir,
+        resume=False,
+        data_dir=data_dir,
+        data_options=data_options,
+        model_options=model_options,
+    )
+    throughput = _Throughput(run.recipe.batch_size)
+    _guard_divergence(lambda: _tape_loop(run, throughput, steps_per_epoch), throughput)
+    return _finish(run, throughput, started)
+
+
+def _tape_loop(run: _Run, throughput: _Throughput, steps_per_epoch: int | None) -> None:
+    import tensorflow as tf
+
+    model, loss_fn, optimizer = run.model, run.model.loss, run.model.optimizer
+
+    @tf.function(reduce_retracing=True)
+    def train_step(inputs, targets):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(targets, model(inputs, training=True))
+        gradients = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+        return loss
+
+    @tf.function(reduce_retracing=True)
+    def validation_step(inputs, targets):
+        return loss_fn(targets, model(inputs, training=False))
+
+    train_batches = run.data.train
+    if steps_per_epoch is not None:
+        train_batches = train_batches.take(steps_per_epoch)
+    best = math.inf
+    with open(run.run_dir / HISTORY_CSV, "w", encoding="utf-8") as log:
+        log.write("epoch,loss,val_loss\n")
+        for epoch in range(run.recipe.epochs):
+            throughput.on_epoch_begin(epoch)
+            losses = []
+            for batch, (inputs, targets) in enumerate(train_batches):
+                losses.append(float(train_step(inputs, targets)))
+                throughput.on_train_batch_end(batch)
+                if not math.isfinite(losses[-1]):
+                    raise RuntimeError(f"NaN or Inf loss encountered at batch {batch}.")
+            throughput.on_epoch_end(epoch)
+            validation = [float(validation_step(x, y)) for x, y in run.data.validation]
+            loss, val_loss = sum(losses) / len(losses), sum(validation) / len(validation)
+            log.write(f"{epoch},{loss},{val_loss}\n")
+            log.flush()
+            print(
+                f"epoch {epoch + 1}/{run.recipe.epochs} - loss {loss:.4f} - val_loss {val_loss:.4f}"
+            )
+            if val_loss < best:
+                best = val_loss
+                model.save(run.run_dir / MODEL_FILE)
+
+
+def evaluate_run(
+    run_dir: str | os.PathLike, *, data_dir: str | os.PathLike | None = None
+) -> dict[str, float]:
+    """Evaluates a finished run's model on the test split of its dataset.
+
+    The dataset is loaded again with the options the run was trained with
+    (``run.json``); the model is loaded with Keras ``safe_mode``.
+
+    Args:
+        run_dir: A run directory written by :func:`train`.
+        data_dir: Where the dataset files are (see :mod:`rnn_zoo.data.sources`).
+
+    Returns:
+        Metric name → value on the test split.
+
+    Raises:
+        FileNotFoundError: If ``run_dir`` is not a finished run directory.
+
+    Example:
+        >>> evaluate_run("saved_models/baseline/latest")  # doctest: +SKIP
+        {'accuracy': 0.885, 'loss': 0.33}
+    """
+    run_dir = Path(run_dir)
+    for required in (RUN_CONFIG, MODEL_FILE):
+        if not (run_dir / required).is_file():
+            raise FileNotFoundError(
+                f"{run_dir / required} not found; expected a run directory written by "
+                "`rnn-zoo train` (it holds run.json and model.keras)"
+            )
+    config = json.loads((run_dir / RUN_CONFIG).read_text(encoding="utf-8"))["config"]
+    spec = get_spec(config["model"])
+    data = load_dataset(
+        spec.dataset,
+        path=data_dir,
+        batch_size=config["recipe"]["batch_size"],
+        seed=config["seed"],
+        **{**spec.data_options, **config["data_options"]},
+    )
+    model = keras.saving.load_model(run_dir / MODEL_FILE, safe_mode=True)
+    results = model.evaluate(data.test, verbose=0, return_dict=True)
+    return {key: float(value) for key, value in results.items()}

@@ -1,0 +1,194 @@
+"""Registry-wide factory tests: every registered model is covered without a new test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import keras
+from rnn_zoo import (
+    build_baseline,
+    build_gru_classifier,
+    build_lstm,
+    build_text_generator,
+    get_model,
+    get_spec,
+    list_models,
+)
+from rnn_zoo.models.layers import CELLS
+
+# The documented parameter counts of the default architectures.
+DEFAULT_PARAMETERS = {
+    "baseline": 101_770,
+    "lstm": 1_781,
+    "text_generator": 5_330_241,
+    "gru_classifier": 2_597_313,
+}
+RECURRENT_MODELS = [name for name in list_models() if "cell" in get_spec(name).factory_arguments()]
+
+
+def sample_inputs(model: keras.Model, batch: int = 3, steps: int = 7) -> np.ndarray:
+    """A small batch that fits the model's input: ids for int inputs, values otherwise."""
+    shape = [batch] + [steps if size is None else size for size in model.inputs[0].shape[1:]]
+    rng = np.random.default_rng(0)
+    if "int" in str(model.inputs[0].dtype):
+        return rng.integers(0, 2, size=shape).astype("int32")
+    return rng.uniform(0, 255, size=shape).astype("float32")
+
+
+def test_registry_lists_the_four_seed_models():
+    assert set(DEFAULT_PARAMETERS) <= set(list_models())
+    assert list_models("gru*") == ["gru_classifier"]
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_default_model_forward_pass(name):
+    model = get_model(name)
+    outputs = keras.ops.convert_to_numpy(model(sample_inputs(model)))
+    assert outputs.shape[0] == 3
+    assert outputs.shape[1:] == tuple(size or 7 for size in model.output_shape[1:])
+    assert np.isfinite(outputs).all()
+
+
+@pytest.mark.parametrize("name", sorted(DEFAULT_PARAMETERS))
+def test_default_parameter_counts(name):
+    assert get_model(name).count_params() == DEFAULT_PARAMETERS[name]
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_keras_round_trip_reproduces_outputs(name, tmp_path):
+    overrides = {"units": 16} if "units" in get_spec(name).factory_arguments() else {}
+    model = get_model(name, **overrides)
+    inputs = sample_inputs(model)
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(restored(inputs)),
+        keras.ops.convert_to_numpy(model(inputs)),
+        rtol=1e-6,
+        atol=1e-6,
+    )
+
+
+@pytest.mark.parametrize("name", RECURRENT_MODELS)
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_every_cell_stacks(name, cell):
+    bidirectional = name != "text_generator"
+    model = get_model(name, cell=cell, units=8, num_layers=2, bidirectional=bidirectional)
+    recurrent = [layer for layer in model.layers if isinstance(layer, (keras.layers.RNN,))]
+    wrapped = [layer for layer in model.layers if isinstance(layer, keras.layers.Bidirectional)]
+    assert len(recurrent) + len(wrapped) == 2
+    assert np.isfinite(keras.ops.convert_to_numpy(model(sample_inputs(model)))).all()
+
+
+@pytest.mark.parametrize("name", RECURRENT_MODELS)
+def test_defaults_keep_recurrent_layers_cudnn_eligible(name):
+    for layer in get_model(name).layers:
+        if not isinstance(layer, keras.layers.RNN):
+            continue
+        config = layer.get_config()
+        assert config["activation"] == "tanh"
+        assert config["recurrent_activation"] == "sigmoid" or "recurrent_activation" not in config
+        assert config["recurrent_dropout"] == 0
+        assert config["unroll"] is False
+        assert config["use_bias"] is True
+        if isinstance(layer, keras.layers.GRU):
+            assert config["reset_after"] is True
+
+
+def test_output_forms_of_the_forecaster():
+    assert build_lstm(input_shape=(24, 15)).output_shape == (None, 1)
+    assert build_lstm(input_shape=(24, 15), output_steps=6).output_shape == (None, 6, 1)
+    assert build_lstm(num_features=3).output_shape == (None, 3)
+    assert build_lstm(return_sequences=True).output_shape == (None, 10, 1)
+    assert build_lstm(input_shape=(None, 2)).input_shape == (None, None, 2)
+
+
+def test_classifier_softmax_for_more_than_two_classes():
+    model = build_gru_classifier(vocab_size=50, num_classes=4, units=4)
+    probabilities = keras.ops.convert_to_numpy(model(np.ones((2, 5), "int32")))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_classifier_ignores_padding():
+    model = build_gru_classifier(vocab_size=50, units=4)
+    short = np.array([[5, 6, 7]], "int32")
+    padded = np.array([[5, 6, 7, 0, 0, 0]], "int32")
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(model(short)), keras.ops.convert_to_numpy(model(padded)), 1e-6
+    )
+
+
+def test_get_model_overrides_and_unknown_arguments():
+    assert get_model("lstm", units=8).get_layer("lstm_1").units == 8
+    with pytest.raises(TypeError, match="'unitz'.*accepted: input_shape, units"):
+        get_model("lstm", unitz=8)
+
+
+def test_unknown_model_name_lists_registered_models():
+    with pytest.raises(ValueError, match="'lstn' is not registered \\(did you mean 'lstm'\\?\\)"):
+        get_model("lstn")
+
+
+def test_duplicate_registration_raises():
+    from rnn_zoo.registry import register
+
+    with pytest.raises(ValueError, match="'baseline' is already registered"):
+        register(get_spec("baseline"))
+
+
+BAD_ARGUMENTS = [
+    (build_lstm, {"cell": "lstn"}, ValueError, "cell='lstn' is not one of 'simple_rnn', 'lstm'"),
+    (build_gru_classifier, {"cell": 3}, ValueError, "cell=3 is not one of"),
+    (build_lstm, {"units": 0}, ValueError, "units=0 is out of range"),
+    (build_lstm, {"units": -4}, ValueError, "units=-4"),
+    (build_lstm, {"units": 2.5}, TypeError, "units=2.5"),
+    (build_lstm, {"units": True}, TypeError, "units=True"),
+    (build_text_generator, {"vocab_size": 0}, ValueError, "vocab_size=0"),
+    (build_text_generator, {"vocab_size": "65"}, TypeError, "vocab_size='65'"),
+    (build_text_generator, {"embedding_dim": 0}, ValueError, "embedding_dim=0"),
+    (build_text_generator, {"embedding_dim": False}, TypeError, "embedding_dim=False"),
+    (build_text_generator, {"bidirectional": True}, ValueError, "bidirectional=True"),
+    (build_gru_classifier, {"num_layers": 0}, ValueError, "num_layers=0"),
+    (build_gru_classifier, {"num_layers": 1.0}, TypeError, "num_layers=1.0"),
+    (build_gru_classifier, {"num_classes": 1}, ValueError, "num_classes=1"),
+    (build_gru_classifier, {"bidirectional": 1}, TypeError, "bidirectional=1"),
+    (build_gru_classifier, {"dropout": 1.0}, ValueError, r"dropout=1.0 .*\[0, 1\)"),
+    (build_gru_classifier, {"recurrent_dropout": -0.1}, ValueError, "recurrent_dropout=-0.1"),
+    (build_gru_classifier, {"dropout": "0.2"}, TypeError, "dropout='0.2'"),
+    (build_gru_classifier, {"name": ""}, ValueError, "name=''"),
+    (build_baseline, {"num_classes": 0}, ValueError, "num_classes=0"),
+    (build_baseline, {"hidden_units": None}, TypeError, "hidden_units=None"),
+    (build_baseline, {"dropout": 1.5}, ValueError, "dropout=1.5"),
+    (build_baseline, {"input_shape": (28,)}, ValueError, r"input_shape=\(28,\) has 1 dimensions"),
+    (build_baseline, {"input_shape": (28, 0)}, ValueError, r"input_shape=\(28, 0\)"),
+    (build_baseline, {"input_shape": "28x28"}, TypeError, "input_shape='28x28'"),
+    (build_baseline, {"input_shape": (28, None)}, TypeError, r"input_shape=\(28, None\)"),
+    (build_lstm, {"input_shape": (10, 1, 1)}, ValueError, "input_shape"),
+    (build_lstm, {"output_steps": 0}, ValueError, "output_steps=0"),
+    (build_lstm, {"num_features": True}, TypeError, "num_features=True"),
+    (build_lstm, {"return_sequences": True, "output_steps": 3}, ValueError, "output_steps=3"),
+]
+
+
+@pytest.mark.parametrize(
+    "factory, kwargs, error, message",
+    BAD_ARGUMENTS,
+    ids=[f"{f.__name__}-{'-'.join(map(str, kw))}" for f, kw, _, _ in BAD_ARGUMENTS],
+)
+def test_bad_arguments_raise_naming_the_argument(factory, kwargs, error, message):
+    built = []
+    original = keras.layers.Layer.__init__
+
+    def record(self, *args, **kw):
+        built.append(type(self).__name__)
+        original(self, *args, **kw)
+
+    keras.layers.Layer.__init__ = record
+    try:
+        with pytest.raises(error, match=message):
+            factory(**kwargs)
+    finally:
+        keras.layers.Layer.__init__ = original
+    assert built == [], f"layers were built before validation: {built}"
