@@ -1,0 +1,252 @@
+"""SavedModel export whose signatures take the raw inputs a person has.
+
+One serving module per task wraps the trained Keras model with the preprocessing
+its data needs (read from the run's ``data.json``), so the exported model runs under
+``tf.saved_model.load``, TensorFlow Serving or a converter without rnn_zoo installed:
+
+============================  =====================================================
+task                          ``serving_default`` (other signatures)
+============================  =====================================================
+``image_classification``      ``images`` uint8 ``[batch, 28, 28]`` (0–255) →
+                              ``probabilities`` ``[batch, classes]``, ``class_name``
+``text_classification``       ``texts`` string ``[batch]`` → ``probability``
+                              ``[batch]`` of the positive class
+``forecasting``               ``windows`` float32 ``[batch, width, features]`` in raw
+                              units → ``forecast`` ``[batch]`` in raw target units
+``text_generation``           ``generate``: ``prompt`` string, ``num_chars`` int32,
+                              ``temperature`` float32, ``seed`` int32 → ``text``;
+                              ``next_char_logits``: ``prompts`` string ``[batch]``
+============================  =====================================================
+
+Exports are written to a temporary directory beside the target and renamed into
+place, so a failed export never leaves a partial model; versions are numbered
+directories (``1/``, ``2/``, ...) as TensorFlow Serving expects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from rnn_zoo.data.bundle import DataBundle, load_metadata
+from rnn_zoo.registry import TASKS, get_spec
+from rnn_zoo.validation import check_choice, check_int
+
+
+class _Serving(tf.Module):
+    """A model wrapped with its preprocessing; subclasses set ``serving_default``."""
+
+    def signatures(self) -> dict[str, Any]:
+        """Returns the signatures to export, name → concrete function."""
+        return {"serving_default": self.serving_default}
+
+
+class ImageClassifierServing(_Serving):
+    """uint8 images → class probabilities and class names."""
+
+    def __init__(self, model: keras.Model, metadata: dict[str, Any]):
+        super().__init__()
+        self.model = model
+        self.class_names = tf.constant(metadata["class_names"])
+        spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.uint8, name="images")
+        self.serving_default = tf.function(self._classify).get_concrete_function(spec)
+
+    def _classify(self, images):
+        probabilities = tf.nn.softmax(self.model(tf.cast(images, tf.float32), training=False))
+        names = tf.gather(self.class_names, tf.argmax(probabilities, axis=-1))
+        return {"probabilities": probabilities, "class_name": names}
+
+
+class TextClassifierServing(_Serving):
+    """Review texts → probability of the positive class (vectorization in the graph)."""
+
+    def __init__(self, model: keras.Model, metadata: dict[str, Any]):
+        super().__init__()
+        from rnn_zoo.data.imdb import build_vectorizer
+
+        self.model = model
+        self.vectorizer = build_vectorizer(metadata["vocabulary"], metadata["sequence_length"])
+        spec = tf.TensorSpec([None], tf.string, name="texts")
+        self.serving_default = tf.function(self._classify).get_concrete_function(spec)
+
+    def _classify(self, texts):
+        probability = self.model(self.vectorizer(texts), training=False)
+        return {"probability": tf.reshape(probability, [-1])}
+
+
+class ForecasterServing(_Serving):
+    """Windows in raw units → forecast in raw target units (normalization in the graph)."""
+
+    def __init__(self, model: keras.Model, metadata: dict[str, Any]):
+        super().__init__()
+        self.model = model
+        self.mean = tf.constant(metadata["mean"], tf.float32)
+        self.std = tf.constant(metadata["std"], tf.float32)
+        index = metadata["target_index"]
+        self.target_mean = tf.constant(metadata["mean"][index], tf.float32)
+        self.target_std = tf.constant(metadata["std"][index], tf.float32)
+        spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32, name="windows")
+        self.serving_default = tf.function(self._forecast).get_concrete_function(spec)
+
+    def _forecast(self, windows):
+        normalized = self.model((windows - self.mean) / self.std, training=False)
+        forecast = normalized * self.target_std + self.target_mean
+        return {"forecast": tf.reshape(forecast, [tf.shape(windows)[0], -1])[:, 0]}
+
+
+class TextGeneratorServing(_Serving):
+    """Prompt → generated text, the stepping loop inside the graph."""
+
+    def __init__(self, model: keras.Model, metadata: dict[str, Any]):
+        super().__init__()
+        from rnn_zoo.generation import CharGenerator
+
+        self.generator = CharGenerator(model, metadata["vocabulary"])
+        self.generate = tf.function(self._generate).get_concrete_function(
+            tf.TensorSpec([], tf.string, name="prompt"),
+            tf.TensorSpec([], tf.int32, name="num_chars"),
+            tf.TensorSpec([], tf.float32, name="temperature"),
+            tf.TensorSpec([], tf.int32, name="seed"),
+        )
+        self.next_char_logits = tf.function(self._next_char_logits).get_concrete_function(
+            tf.TensorSpec([None], tf.string, name="prompts")
+        )
+
+    def _generate(self, prompt, num_chars, temperature, seed):
+        texts = self.generator.generate(
+            tf.reshape(prompt, [1]), num_chars, temperature, seed, tf.constant(0)
+        )
+        return {"text": texts[0]}
+
+    def _next_char_logits(self, prompts):
+        return {"logits": self.generator.next_char_logits(prompts)}
+
+    def signatures(self) -> dict[str, Any]:
+        """Returns ``generate`` (also as ``serving_default``) and ``next_char_logits``."""
+        return {
+            "serving_default": self.generate,
+            "generate": self.generate,
+            "next_char_logits": self.next_char_logits,
+        }
+
+
+SERVING_MODULES = {
+    "image_classification": ImageClassifierServing,
+    "text_classification": TextClassifierServing,
+    "forecasting": ForecasterServing,
+    "text_generation": TextGeneratorServing,
+}
+
+
+def next_version(base: str | os.PathLike) -> int:
+    """Returns the next free version number under a model's export folder.
+
+    Args:
+        base: The folder holding numbered versions (``saved_models/<name>``).
+
+    Returns:
+        One more than the highest numbered sub-directory, or 1.
+
+    Example:
+        >>> next_version("saved_models/baseline")  # doctest: +SKIP
+        3
+    """
+    base = Path(base)
+    versions = [int(p.name) for p in base.iterdir() if p.name.isdigit()] if base.is_dir() else []
+    return max(versions, default=0) + 1
+
+
+def _from_run_dir(run_dir: Path) -> tuple[keras.Model, dict[str, Any], str, str]:
+    config_path, model_path = run_dir / "run.json", run_dir / "model.keras"
+    for required in (config_path, model_path):
+        if not required.is_file():
+            raise FileNotFoundError(
+                f"{required} not found; expected a run directory written by `rnn-zoo train`"
+            )
+    name = json.loads(config_path.read_text(encoding="utf-8"))["config"]["model"]
+    model = keras.saving.load_model(model_path, safe_mode=True)
+    return model, load_metadata(run_dir)["metadata"], name, get_spec(name).task
+
+
+def _write_atomically(module: tf.Module, base: Path, version: int | None) -> Path:
+    base.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=base, prefix=".export-"))
+    try:
+        tf.saved_model.save(module, str(staging), signatures=module.signatures())
+        while True:
+            target = base / str(version or next_version(base))
+            try:
+                os.rename(staging, target)
+                return target
+            except OSError:
+                if version is not None or not target.exists():
+                    raise
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(staging)
+
+
+def export_saved_model(
+    model_or_run_dir,
+    path: str | os.PathLike | None = None,
+    *,
+    metadata: dict[str, Any] | DataBundle | None = None,
+    task: str | None = None,
+    output_dir: str | os.PathLike = "saved_models",
+    version: int | None = None,
+) -> Path:
+    """Exports a trained model as a SavedModel that takes raw inputs.
+
+    Args:
+        model_or_run_dir: A run directory written by ``rnn-zoo train`` (its
+            ``model.keras``, ``data.json`` and ``run.json`` say everything), or a
+            trained ``keras.Model`` together with ``metadata`` and ``task``.
+        path: The folder holding numbered versions; defaults to
+            ``<output_dir>/<model name>/``.
+        metadata: With a model: its data's metadata (a ``DataBundle`` or its
+            ``metadata`` dict).
+        task: With a model: one of ``rnn_zoo.registry.TASKS``.
+        output_dir: Where ``path`` defaults under. Defaults to ``"saved_models"``.
+        version: The version number to write; defaults to the next free one. An
+            existing version is never overwritten.
+
+    Returns:
+        The version directory written, e.g. ``saved_models/baseline/1``.
+
+    Raises:
+        FileNotFoundError: If the run directory lacks its files.
+        ValueError: If ``task`` is unknown or the version already exists.
+        TypeError: If a model is passed without ``metadata`` or ``task``.
+
+    Example:
+        >>> export_saved_model("saved_models/baseline/latest")  # doctest: +SKIP
+        PosixPath('saved_models/baseline/1')
+    """
+    if isinstance(model_or_run_dir, (str, os.PathLike)):
+        model, metadata, name, task = _from_run_dir(Path(model_or_run_dir))
+    elif isinstance(model_or_run_dir, keras.Model):
+        if metadata is None or task is None:
+            raise TypeError("a keras.Model needs metadata= (its DataBundle) and task=")
+        check_choice("task", task, TASKS)
+        model, name = model_or_run_dir, model_or_run_dir.name
+        metadata = metadata.metadata if isinstance(metadata, DataBundle) else metadata
+    else:
+        raise TypeError(
+            f"model_or_run_dir={model_or_run_dir!r} is not accepted; expected a run directory "
+            "or a keras.Model"
+        )
+    base = Path(path) if path is not None else Path(output_dir) / name
+    if version is not None:
+        check_int("version", version)
+    if version is not None and (base / str(version)).exists():
+        raise ValueError(f"version={version} already exists at {base / str(version)}")
+    module = SERVING_MODULES[task](model, metadata)
+    return _write_atomically(module, base, version)

@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rnn_zoo import build_text_generator
+from rnn_zoo.generation import CharGenerator, generate_text
+
+VOCABULARY = list("abcdefgh ")
+
+
+@pytest.fixture(scope="module", params=["lstm", "gru", "simple_rnn"])
+def model(request):
+    return build_text_generator(
+        vocab_size=len(VOCABULARY), embedding_dim=8, units=16, cell=request.param, num_layers=2
+    )
+
+
+def test_stepping_matches_the_full_model(model):
+    generator = CharGenerator(model, VOCABULARY)
+    stepped = generator.next_char_logits(tf.constant(["abcdh", "ba"])).numpy()
+    full_long = model(np.array([[0, 1, 2, 3, 7]])).numpy()[0, -1]
+    full_short = model(np.array([[1, 0]])).numpy()[0, -1]
+    np.testing.assert_allclose(stepped[0], full_long, atol=1e-5)
+    np.testing.assert_allclose(stepped[1], full_short, atol=1e-5)
+
+
+def test_same_seed_same_text_and_prompt_is_kept(model):
+    first = generate_text(model, "abc", num_chars=30, seed=5, vocabulary=VOCABULARY)
+    again = generate_text(model, "abc", num_chars=30, seed=5, vocabulary=VOCABULARY)
+    other = generate_text(model, "abc", num_chars=30, seed=6, vocabulary=VOCABULARY)
+    assert first == again != other
+    assert first.startswith("abc") and len(first) == 33
+    assert set(first) <= set(VOCABULARY)
+
+
+def test_batched_prompts_and_streams(model):
+    texts = generate_text(model, ["a", "hhh "], num_chars=4, vocabulary=VOCABULARY)
+    assert [len(t) for t in texts] == [5, 8]
+    streams = generate_text(model, "ab", num_chars=20, num_streams=4, seed=1, vocabulary=VOCABULARY)
+    assert len(streams) == 4 and len(set(streams)) > 1
+
+
+def test_top_k_one_is_greedy(model):
+    generator = CharGenerator(model, VOCABULARY)
+    text = generate_text(model, "ab", num_chars=1, top_k=1, seed=3, vocabulary=VOCABULARY)
+    greedy = VOCABULARY[int(np.argmax(generator.next_char_logits(tf.constant(["ab"]))[0]))]
+    assert text == "ab" + greedy
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"prompt": "xyz"}, ValueError, r"outside the vocabulary: \['x', 'y', 'z'\]"),
+        ({"prompt": ""}, ValueError, "prompt='' is empty"),
+        ({"temperature": 0}, ValueError, "temperature=0"),
+        ({"temperature": -1.0}, ValueError, "temperature=-1.0"),
+        ({"num_chars": 0}, ValueError, "num_chars=0"),
+        ({"num_chars": 2.5}, TypeError, "num_chars=2.5"),
+        ({"top_k": 100}, ValueError, "top_k=100"),
+        ({"prompt": ["a", "b"], "num_streams": 2}, ValueError, "num_streams=2"),
+        ({"prompt": 5}, TypeError, "prompt=5"),
+        ({"vocabulary": None}, TypeError, "vocabulary=None"),
+    ],
+)
+def test_bad_arguments_raise_before_work(model, kwargs, error, message):
+    arguments = {"prompt": "ab", "vocabulary": VOCABULARY, **kwargs}
+    with pytest.raises(error, match=message):
+        generate_text(model, arguments.pop("prompt"), **arguments)
+
+
+def test_vocabulary_must_match_the_model(model):
+    with pytest.raises(ValueError, match="vocabulary has 3 characters but the model predicts 9"):
+        CharGenerator(model, list("abc"))
