@@ -1,0 +1,508 @@
+"""Multivariate hourly series as forecasting windows (default: Beijing PM2.5).
+
+Columns. By default every CSV column is an input except ``No``, ``year`` and ``day``
+(a row index, a trend and a day of the month that do not recur). Numeric columns are
+used as they are, except ``hour`` and ``month``, which become their sine and cosine
+over a period of 24 and 12 (``hour_sin``, ``hour_cos``, ...) so that 23 h sits next to
+0 h. A column none of whose values is a number (such as ``cbwd``, the wind direction)
+is categorical and one-hot encoded (``cbwd=NE``, ...) over the categories seen in the
+train rows, in sorted order; a category first seen later encodes as all zeros. The
+target is always an input too (the model sees its past values), as a plain number.
+
+Missing values (``NA``, ``NaN``, ``N/A``, ``null`` or an empty cell) in the inputs are
+forward-filled with the last earlier value (values before the first known one take that
+first value). A target is never filled: a window whose target is missing is dropped,
+and ``metadata["dropped_windows"]`` counts them per split.
+
+Windows. An input window is ``input_width`` consecutive rows of every feature; its
+target is the target column ``horizon`` rows after the window's last row. The rows are
+split by position into train, validation and test (``split`` fractions); each window
+and its target lie inside one split. Every feature (and the target) is normalized with
+the mean and standard deviation of the train rows only (a constant feature keeps a
+standard deviation of 1). :func:`normalize`, :func:`denormalize_target` and
+:func:`encode_columns` rebuild the preprocessing from the metadata alone.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import numbers
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from rnn_zoo.data.bundle import DataBundle
+from rnn_zoo.data.sources import RemoteFile, resolve_file
+from rnn_zoo.data.windows import (
+    SPLITS,
+    check_data_fraction,
+    check_split,
+    finish_pipeline,
+    leading_count,
+    split_bounds,
+    split_sizes,
+)
+from rnn_zoo.validation import check_int, check_name
+
+BEIJING_PM25 = RemoteFile(
+    filename="PRSA_data_2010.1.1-2014.12.31.csv",
+    url="https://archive.ics.uci.edu/ml/machine-learning-databases/00381/"
+    "PRSA_data_2010.1.1-2014.12.31.csv",
+    sha256="034244024644e28c969ec5df49ce752be1dd2ddd7da7fface30d354a0e30c85d",
+)
+MISSING_VALUES = frozenset({"", "NA", "NaN", "nan", "N/A", "null"})
+EXCLUDED_BY_DEFAULT = ("No", "year", "day")
+CYCLIC_PERIODS = {"hour": 24, "month": 12}
+_MISSING_LISTED = ", ".join(repr(value) for value in sorted(MISSING_VALUES))
+_MIN_STD = 1e-6
+
+
+def _text(cell: Any) -> str:
+    """A cell as stripped text; ``None`` reads as an empty (missing) cell."""
+    return "" if cell is None else str(cell).strip()
+
+
+def _parse_cells(cells: Sequence[Any]) -> tuple[np.ndarray, list[int]]:
+    """Parses cells to floats: NaN where missing; also returns where a cell is no number."""
+    if isinstance(cells, np.ndarray) and cells.dtype.kind in "fiu":
+        return cells.astype("float64"), []
+    values = np.full(len(cells), np.nan)
+    bad = []
+    for position, cell in enumerate(cells):
+        if isinstance(cell, numbers.Real) and not isinstance(cell, bool):
+            values[position] = cell
+            continue
+        text = _text(cell)
+        if text in MISSING_VALUES:
+            continue
+        try:
+            values[position] = float(text)
+        except ValueError:
+            bad.append(position)
+    return values, bad
+
+
+def _forward_fill(values: np.ndarray, name: str) -> np.ndarray:
+    known = ~np.isnan(values)
+    if not known.any():
+        raise ValueError(f"column {name!r} has no value at all; expected at least one number")
+    last_known = np.maximum.accumulate(np.where(known, np.arange(len(values)), 0))
+    last_known[: np.argmax(known)] = np.argmax(known)
+    return values[last_known]
+
+
+def _feature_names(spec: Mapping[str, Any]) -> list[str]:
+    name = spec["name"]
+    if spec["kind"] == "cyclic":
+        return [f"{name}_sin", f"{name}_cos"]
+    if spec["kind"] == "categorical":
+        return [f"{name}={category}" for category in spec["categories"]]
+    return [name]
+
+
+def _encode_column(spec: Mapping[str, Any], cells: Sequence[Any]) -> np.ndarray:
+    name = spec["name"]
+    if spec["kind"] == "categorical":
+        codes = {category: float(code) for code, category in enumerate(spec["categories"])}
+        codes.update(dict.fromkeys(MISSING_VALUES, np.nan))
+        raw = np.array([codes.get(_text(cell), -1.0) for cell in cells])
+        filled = _forward_fill(raw, name)
+        return (filled[:, None] == np.arange(len(spec["categories"]))).astype("float64")
+    values, bad = _parse_cells(cells)
+    if bad:
+        raise ValueError(
+            f"column {name!r}, row {bad[0]}: {cells[bad[0]]!r} is not a number; expected a "
+            f"number or a missing value ({_MISSING_LISTED})"
+        )
+    filled = _forward_fill(values, name)
+    if spec["kind"] == "cyclic":
+        angle = 2 * math.pi * filled / spec["period"]
+        return np.stack([np.sin(angle), np.cos(angle)], axis=1)
+    return filled[:, None]
+
+
+def encode_columns(columns: Mapping[str, Sequence[Any]], metadata: Mapping[str, Any]) -> np.ndarray:
+    """Turns raw column values into the feature matrix, in raw (unnormalized) units.
+
+    Applies the encoding described in the module docstring with the column kinds and
+    categories of ``metadata``: numbers parsed, missing values forward-filled, ``hour``
+    and ``month`` as sine and cosine, categories one-hot.
+
+    Args:
+        columns: Column name → the column's values in time order (strings as read
+            from a CSV, or numbers), for every column in ``metadata["columns"]``.
+        metadata: A time-series bundle's metadata (``columns`` is used).
+
+    Returns:
+        A float32 array ``[rows, len(metadata["features"])]``; pass windows of it to
+        :func:`normalize` to get model inputs.
+
+    Raises:
+        ValueError: If a column is absent, a numeric cell is not a number, or a column
+            has no value at all.
+
+    Example:
+        >>> rows = encode_columns(columns, bundle.metadata)  # doctest: +SKIP
+        >>> model.predict(normalize(rows[None, -24:], bundle.metadata))  # doctest: +SKIP
+    """
+    specs = metadata["columns"]
+    absent = [spec["name"] for spec in specs if spec["name"] not in columns]
+    if absent:
+        raise ValueError(
+            f"columns {', '.join(map(repr, absent))} are absent; expected every column of "
+            f"metadata['columns']: {', '.join(spec['name'] for spec in specs)}"
+        )
+    lengths = {len(columns[spec["name"]]) for spec in specs}
+    if len(lengths) != 1:
+        raise ValueError(f"columns have different lengths {sorted(lengths)}; expected one")
+    encoded = [_encode_column(spec, columns[spec["name"]]) for spec in specs]
+    return np.concatenate(encoded, axis=1).astype("float32")
+
+
+def normalize(raw_window: Any, metadata: Mapping[str, Any]) -> np.ndarray:
+    """Maps raw feature values to model inputs: ``(x - mean) / std`` per feature.
+
+    Args:
+        raw_window: An array ``[..., len(metadata["features"])]`` in raw units, e.g.
+            ``[batch, input_width, features]`` rows of :func:`encode_columns`.
+        metadata: A time-series bundle's metadata (``mean`` and ``std``).
+
+    Returns:
+        The normalized float32 array, same shape.
+
+    Raises:
+        ValueError: If the last dimension is not the number of features.
+
+    Example:
+        >>> normalize(np.zeros((1, 24, 15)), bundle.metadata).shape  # doctest: +SKIP
+        (1, 24, 15)
+    """
+    values = np.asarray(raw_window, dtype="float64")
+    mean, std = np.asarray(metadata["mean"]), np.asarray(metadata["std"])
+    if values.ndim == 0 or values.shape[-1] != len(mean):
+        raise ValueError(
+            f"raw_window has shape {values.shape}; expected a last dimension of "
+            f"{len(mean)} features ({', '.join(metadata['features'])})"
+        )
+    return ((values - mean) / std).astype("float32")
+
+
+def denormalize_target(values: Any, metadata: Mapping[str, Any]) -> np.ndarray:
+    """Maps normalized target values (labels or predictions) back to raw units.
+
+    Args:
+        values: Normalized target values, any shape.
+        metadata: A time-series bundle's metadata.
+
+    Returns:
+        A float64 array of the same shape in the target's units (µg/m³ for PM2.5).
+
+    Example:
+        >>> denormalize_target(model.predict(windows), bundle.metadata)  # doctest: +SKIP
+    """
+    index = metadata["target_index"]
+    return np.asarray(values, dtype="float64") * metadata["std"][index] + metadata["mean"][index]
+
+
+def persistence_forecast(windows: Any, metadata: Mapping[str, Any]) -> np.ndarray:
+    """The naive forecast a model must beat: the last observed target value.
+
+    Args:
+        windows: Normalized model inputs ``[batch, input_width, features]``, as the
+            bundle's datasets yield them.
+        metadata: A time-series bundle's metadata.
+
+    Returns:
+        A float64 array ``[batch, 1]`` in raw units, shaped like the targets.
+
+    Example:
+        >>> for windows, targets in bundle.test.take(1):  # doctest: +SKIP
+        ...     naive = persistence_forecast(windows, bundle.metadata)
+    """
+    index = metadata["target_index"]
+    last = np.asarray(windows)[:, -1, index : index + 1]
+    return denormalize_target(last, metadata)
+
+
+def _check_features(features: Any) -> list[str] | None:
+    if features is None:
+        return None
+    expected = "None or a non-empty list of distinct column names"
+    if not isinstance(features, (list, tuple)) or not all(
+        isinstance(name, str) for name in features
+    ):
+        raise TypeError(f"features={features!r} is not accepted; expected {expected}")
+    if not features or len(set(features)) != len(features):
+        raise ValueError(f"features={features!r} is not accepted; expected {expected}")
+    return list(features)
+
+
+def _input_columns(
+    header: list[str], target: str, features: list[str] | None, file: os.PathLike
+) -> list[str]:
+    wanted = {"target": [target], "features": features or []}
+    for argument, names in wanted.items():
+        for name in names:
+            if name not in header:
+                raise ValueError(
+                    f"{argument}: {name!r} is not a column of {os.fspath(file)}; "
+                    f"its columns are {', '.join(header)}"
+                )
+    columns = features or [name for name in header if name not in EXCLUDED_BY_DEFAULT]
+    return columns if target in columns else [target, *columns]
+
+
+def _read_csv(
+    file: os.PathLike, target: str, features: list[str] | None
+) -> tuple[dict[str, list[str]], list[int]]:
+    """Reads the header, checks the wanted columns, then reads their cells."""
+    name = os.fspath(file)
+    try:
+        with open(file, newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            header = [column.strip() for column in next(reader, [])]
+            if not header:
+                raise ValueError(f"{name} is empty; expected a CSV file with a header row")
+            if len(set(header)) != len(header):
+                raise ValueError(f"{name} repeats a column name in its header: {header}")
+            wanted = _input_columns(header, target, features, file)
+            positions = [header.index(column) for column in wanted]
+            rows, lines = [], []
+            for row in reader:
+                if not row:
+                    continue
+                if len(row) != len(header):
+                    raise ValueError(
+                        f"{name} line {reader.line_num} has {len(row)} fields; expected "
+                        f"{len(header)} like the header"
+                    )
+                rows.append([row[position] for position in positions])
+                lines.append(reader.line_num)
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{name} is not valid UTF-8 text ({error.reason}); expected a UTF-8 CSV file"
+        ) from None
+    cells = [list(column) for column in zip(*rows, strict=True)] or [[] for _ in wanted]
+    return dict(zip(wanted, cells, strict=True)), lines
+
+
+def _parse_table(
+    table: dict[str, list[str]], lines: list[int], target: str, file: os.PathLike
+) -> tuple[dict[str, np.ndarray | list[str]], dict[str, int]]:
+    """Numeric columns become float arrays, columns without any number stay strings.
+
+    Also returns each column's count of missing cells.
+    """
+    parsed, missing = {}, {}
+    for column, cells in table.items():
+        values, bad = _parse_cells(cells)
+        if bad and (column == target or not np.isnan(values).all()):
+            raise ValueError(
+                f"{os.fspath(file)} line {lines[bad[0]]}, column {column!r}: "
+                f"{cells[bad[0]]!r} is not a number; the column is numeric (missing values "
+                f"are written {_MISSING_LISTED})"
+            )
+        parsed[column] = cells if bad else values
+        missing[column] = int(np.isnan(values).sum()) - len(bad)
+    return parsed, missing
+
+
+def _column_spec(column: str, values: Any, target: str, train: slice) -> dict[str, Any]:
+    if isinstance(values, np.ndarray):
+        if column != target and column in CYCLIC_PERIODS:
+            return {"name": column, "kind": "cyclic", "period": CYCLIC_PERIODS[column]}
+        return {"name": column, "kind": "numeric"}
+    seen = {_text(cell) for cell in values[train]} - MISSING_VALUES
+    return {"name": column, "kind": "categorical", "categories": sorted(seen)}
+
+
+def _statistics(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and standard deviation (1 for a constant feature)."""
+    std = train.std(axis=0)
+    std[std < _MIN_STD] = 1.0
+    return train.mean(axis=0), std
+
+
+def _targets_by_window_start(target: np.ndarray, window: int) -> np.ndarray:
+    """Row ``s`` holds the target of the window starting at ``s`` (NaN past the end)."""
+    shifted = np.full((len(target), 1), np.nan)
+    shifted[: len(target) - window + 1, 0] = target[window - 1 :]
+    return shifted
+
+
+def _check_lengths(
+    file: os.PathLike, bounds: list[tuple[int, int]], input_width: int, horizon: int
+) -> None:
+    rows, sizes, window = bounds[-1][1], split_sizes(bounds), input_width + horizon
+    if min(sizes.values()) < window:
+        listed = ", ".join(f"{split} {size}" for split, size in sizes.items())
+        raise ValueError(
+            f"{os.fspath(file)} has {rows} rows, split into {listed}; each split needs at "
+            f"least input_width + horizon = {input_width} + {horizon} = {window} rows for one "
+            "window (use a longer series, a smaller window or other split fractions)"
+        )
+
+
+def _windows(
+    features: np.ndarray,
+    targets: np.ndarray,
+    start: int,
+    count: int,
+    input_width: int,
+    **pipeline: Any,
+) -> tf.data.Dataset:
+    examples = keras.utils.timeseries_dataset_from_array(
+        features,
+        targets,
+        sequence_length=input_width,
+        batch_size=None,
+        start_index=start,
+        end_index=start + count + input_width - 1,
+    )
+    shape = (input_width, features.shape[1])
+    examples = examples.filter(lambda window, target: tf.reduce_all(tf.math.is_finite(target)))
+    examples = examples.map(lambda window, target: (tf.ensure_shape(window, shape), target))
+    return finish_pipeline(examples, cache=True, **pipeline)
+
+
+def load_time_series(
+    path: str | os.PathLike | None = None,
+    *,
+    target: str = "pm2.5",
+    features: Sequence[str] | None = None,
+    input_width: int = 24,
+    horizon: int = 1,
+    batch_size: int = 256,
+    split: Sequence[float] = (0.7, 0.2, 0.1),
+    seed: int = 0,
+    fraction: float = 1.0,
+) -> DataBundle:
+    """Loads a CSV series as normalized ``(window, next value)`` forecasting examples.
+
+    See the module docstring for the column encoding, missing values, the split and
+    the normalization. Elements are ``(window, target)``: float32
+    ``[batch, input_width, features]`` and ``[batch, 1]``, both normalized. The train
+    split is shuffled (seeded, reshuffled each epoch); validation and test are in time
+    order.
+
+    Args:
+        path: A CSV file with a header row (used as it is), or a directory holding
+            ``PRSA_data_2010.1.1-2014.12.31.csv``. Defaults to Beijing PM2.5, found or
+            downloaded by :func:`rnn_zoo.data.sources.resolve_file`.
+        target: The column to forecast. Defaults to ``"pm2.5"``.
+        features: The input columns, or ``None`` for every column except ``No``,
+            ``year`` and ``day``. The target is added first when left out.
+        input_width: Rows per input window. Defaults to 24 (a day of hours).
+        horizon: How many rows after the window's last row the target lies. Defaults
+            to 1 (the next hour).
+        batch_size: Windows per batch. Defaults to 256.
+        split: Train, validation and test fractions of the rows, in time order.
+            Defaults to ``(0.7, 0.2, 0.1)``.
+        seed: Seed of the train shuffle. Defaults to 0.
+        fraction: Share of each split's windows to keep (the earliest ones), in
+            ``(0, 1]``, for quick runs. Defaults to 1.0.
+
+    Returns:
+        A :class:`DataBundle` named ``"time_series"``. ``model_kwargs`` holds
+        ``input_shape=(input_width, features)`` and ``num_features=1``. ``metadata``
+        holds ``target``, ``target_index``, ``features`` (encoded feature names),
+        ``columns`` (each input column's kind, categories or period), ``mean`` and
+        ``std`` per feature, ``input_width``, ``horizon``, ``split``, and per split
+        ``rows``, ``windows`` (kept) and ``dropped_windows`` (missing target), and the
+        ``missing_values`` of each column. ``preprocessor`` is a
+        ``keras.layers.Normalization`` mapping raw feature windows to model inputs.
+
+    Raises:
+        TypeError: If an argument has the wrong type.
+        ValueError: If an argument is out of range (before the file is read); if
+            ``target`` or a feature is not a column (the message lists the columns);
+            if the file is not UTF-8, a row has the wrong number of fields, a numeric
+            column holds a cell that is not a number (the message names file, line and
+            column), a column has no value; or if a split is shorter than one window or
+            has no window with a known target.
+        rnn_zoo.data.sources.DataNotFoundError: If no file is found or downloaded.
+
+    Example:
+        >>> bundle = load_time_series("../shared/data")  # doctest: +SKIP
+        >>> bundle.model_kwargs  # doctest: +SKIP
+        {'input_shape': (24, 15), 'num_features': 1}
+    """
+    check_name("target", target)
+    features = _check_features(features)
+    check_int("input_width", input_width)
+    check_int("horizon", horizon)
+    check_int("batch_size", batch_size)
+    split = check_split("split", split)
+    check_int("seed", seed, minimum=0)
+    fraction = check_data_fraction(fraction)
+
+    file = resolve_file(BEIJING_PM25, path)
+    table, lines = _read_csv(file, target, features)
+    window = input_width + horizon
+    bounds = split_bounds(len(lines), split)
+    _check_lengths(file, bounds, input_width, horizon)
+    counts = {
+        name: leading_count(stop - start - window + 1, fraction)
+        for name, (start, stop) in zip(SPLITS, bounds, strict=True)
+    }
+    train_rows = slice(0, counts["train"] + window - 1)
+
+    parsed, missing = _parse_table(table, lines, target, file)
+    specs = [_column_spec(column, values, target, train_rows) for column, values in parsed.items()]
+    feature_names = [name for spec in specs for name in _feature_names(spec)]
+    raw = encode_columns(parsed, {"columns": specs}).astype("float64")
+    mean, std = _statistics(raw[train_rows])
+    target_index = feature_names.index(target)
+    shifted = _targets_by_window_start(parsed[target], window)
+    known = ~np.isnan(shifted[:, 0])
+    metadata = {
+        "target": target,
+        "target_index": target_index,
+        "features": feature_names,
+        "columns": specs,
+        "mean": mean.tolist(),
+        "std": std.tolist(),
+        "input_width": input_width,
+        "horizon": horizon,
+        "split": list(split),
+        "rows": split_sizes(bounds),
+        "windows": {},
+        "dropped_windows": {},
+        "missing_values": missing,
+    }
+    inputs = normalize(raw, metadata)
+    targets = ((shifted - mean[target_index]) / std[target_index]).astype("float32")
+    datasets = {}
+    for name, (start, _) in zip(SPLITS, bounds, strict=True):
+        kept = int(known[start : start + counts[name]].sum())
+        if kept == 0:
+            raise ValueError(
+                f"{os.fspath(file)}: every {name} window has a missing {target!r} target; "
+                "expected at least one known target per split"
+            )
+        metadata["windows"][name] = kept
+        metadata["dropped_windows"][name] = counts[name] - kept
+        datasets[name] = _windows(
+            inputs,
+            targets,
+            start,
+            counts[name],
+            input_width,
+            batch_size=batch_size,
+            shuffle_buffer=kept if name == "train" else 0,
+            seed=seed,
+        )
+    return DataBundle(
+        name="time_series",
+        train=datasets["train"],
+        validation=datasets["validation"],
+        test=datasets["test"],
+        model_kwargs={"input_shape": (input_width, len(feature_names)), "num_features": 1},
+        metadata=metadata,
+        preprocessor=keras.layers.Normalization(mean=mean, variance=std**2, name="normalize"),
+    )

@@ -1,0 +1,166 @@
+"""Splitting and pipeline helpers shared by the sequence loaders.
+
+Every loader splits its data by position (the earliest part trains, later parts
+validate and test, so nothing from the future leaks into training), may keep only a
+leading ``fraction`` of each split for quick runs, and finishes each split the same
+way: cached, shuffled with a seed (train only), batched and prefetched.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import tensorflow as tf
+
+from rnn_zoo.validation import check_float
+
+SPLITS = ("train", "validation", "test")
+
+
+def check_data_fraction(fraction: Any) -> float:
+    """Checks a loader's ``fraction`` argument: a number in ``(0, 1]``.
+
+    Args:
+        fraction: The share of each split to keep.
+
+    Returns:
+        The fraction as a float.
+
+    Raises:
+        TypeError: If ``fraction`` is not a number.
+        ValueError: If ``fraction`` is not in ``(0, 1]``.
+
+    Example:
+        >>> check_data_fraction(0.25)
+        0.25
+    """
+    return check_float("fraction", fraction, minimum=0.0, maximum=1.0, include_minimum=False)
+
+
+def check_split(name: str, value: Any, *, parts: int = 3) -> tuple[float, ...]:
+    """Checks split fractions: ``parts`` positive numbers that sum to 1.
+
+    Args:
+        name: The argument's name, used in the error message.
+        value: A tuple or list of fractions, e.g. ``(0.7, 0.2, 0.1)``.
+        parts: How many fractions are required.
+
+    Returns:
+        The fractions as a tuple of floats.
+
+    Raises:
+        TypeError: If ``value`` is not a tuple or list of numbers.
+        ValueError: If it has the wrong length, a fraction is not positive, or they do
+            not sum to 1.
+
+    Example:
+        >>> check_split("split", [0.7, 0.2, 0.1])
+        (0.7, 0.2, 0.1)
+    """
+    expected = f"a tuple of {parts} positive fractions that sum to 1, e.g. (0.7, 0.2, 0.1)"
+    if not isinstance(value, (tuple, list)) or not all(
+        isinstance(part, numbers.Real) and not isinstance(part, bool) for part in value
+    ):
+        raise TypeError(f"{name}={value!r} is not accepted; expected {expected}")
+    fractions = tuple(float(part) for part in value)
+    if len(fractions) != parts:
+        raise ValueError(f"{name}={value!r} has {len(fractions)} parts; expected {expected}")
+    if not all(part > 0 for part in fractions) or not math.isclose(
+        sum(fractions), 1.0, abs_tol=1e-6
+    ):
+        raise ValueError(f"{name}={value!r} is not accepted; expected {expected}")
+    return fractions
+
+
+def split_bounds(length: int, fractions: Sequence[float]) -> list[tuple[int, int]]:
+    """Cuts ``range(length)`` into consecutive ``[start, stop)`` pieces by fractions.
+
+    Args:
+        length: The number of positions (characters, rows, ...).
+        fractions: The share of each piece, in order; they sum to 1.
+
+    Returns:
+        One ``(start, stop)`` pair per fraction; the pieces touch and cover every
+        position exactly once.
+
+    Example:
+        >>> split_bounds(10, (0.7, 0.2, 0.1))
+        [(0, 7), (7, 9), (9, 10)]
+    """
+    stops = [round(length * math.fsum(fractions[: i + 1])) for i in range(len(fractions))]
+    stops[-1] = length
+    starts = [0, *stops[:-1]]
+    return list(zip(starts, stops, strict=True))
+
+
+def split_sizes(bounds: Sequence[tuple[int, int]]) -> dict[str, int]:
+    """Names the sizes of train, validation and test pieces from :func:`split_bounds`.
+
+    Args:
+        bounds: Three ``(start, stop)`` pairs, in :data:`SPLITS` order.
+
+    Returns:
+        Split name → number of positions.
+
+    Example:
+        >>> split_sizes([(0, 7), (7, 9), (9, 10)])
+        {'train': 7, 'validation': 2, 'test': 1}
+    """
+    return {split: stop - start for split, (start, stop) in zip(SPLITS, bounds, strict=True)}
+
+
+def leading_count(count: int, fraction: float) -> int:
+    """How many leading items a ``fraction`` keeps: ``ceil(count * fraction)``.
+
+    Any fraction above 0 keeps at least one item of a non-empty split.
+
+    Args:
+        count: The number of items in the split.
+        fraction: The share to keep, in ``(0, 1]``.
+
+    Returns:
+        The number of items kept.
+
+    Example:
+        >>> leading_count(1000, 0.01)
+        10
+    """
+    return min(count, math.ceil(count * fraction))
+
+
+def finish_pipeline(
+    dataset: tf.data.Dataset,
+    *,
+    batch_size: int,
+    shuffle_buffer: int = 0,
+    seed: int = 0,
+    drop_remainder: bool = False,
+    cache: bool = False,
+) -> tf.data.Dataset:
+    """Caches, shuffles, batches and prefetches a dataset of single examples.
+
+    Args:
+        dataset: Unbatched ``(inputs, targets)`` examples.
+        batch_size: Examples per batch.
+        shuffle_buffer: Shuffle buffer size; 0 leaves the order alone (validation and
+            test). Pass the number of examples for a full shuffle, reshuffled each epoch.
+        seed: The shuffle seed.
+        drop_remainder: Whether to drop a last, smaller batch.
+        cache: Whether to cache the examples in memory after their first pass.
+
+    Returns:
+        The batched, prefetched dataset.
+
+    Example:
+        >>> examples = tf.data.Dataset.from_tensor_slices((tf.range(10), tf.range(10)))
+        >>> train = finish_pipeline(examples, batch_size=4, shuffle_buffer=10, seed=0)
+    """
+    if cache:
+        dataset = dataset.cache()
+    if shuffle_buffer:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    return dataset.prefetch(tf.data.AUTOTUNE)

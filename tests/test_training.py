@@ -1,0 +1,153 @@
+"""Training on the real PM2.5 and Shakespeare data, kept short."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import keras
+from rnn_zoo.data import load_dataset
+from rnn_zoo.training import TrainingDivergedError, evaluate_run, train, train_custom_loop
+
+
+@pytest.fixture(scope="module")
+def series(shared_data):
+    return load_dataset("time_series", path=shared_data, batch_size=256, fraction=0.2)
+
+
+@pytest.fixture(scope="module")
+def corpus(shared_data):
+    return load_dataset(
+        "text_corpus", path=shared_data, batch_size=16, seq_length=40, fraction=0.05
+    )
+
+
+def test_train_writes_a_complete_run_directory(series, tmp_path):
+    result = train("lstm", series, epochs=2, output_dir=tmp_path, seed=3, verbose=0)
+    run_dir = result.run_dir
+    for name in (
+        "model.keras",
+        "history.csv",
+        "history.png",
+        "metrics.json",
+        "data.json",
+        "README.md",
+        "run.json",
+    ):
+        assert (run_dir / name).is_file(), name
+    assert (tmp_path / "lstm" / "latest").resolve() == run_dir.resolve()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["epochs"] == 2 and metrics["seed"] == 3
+    assert set(metrics["test"]) == {"loss", "mae"}
+    assert metrics["samples_per_second"] > 0
+    assert metrics["versions"]["keras"] == keras.__version__
+    assert len(result.history["loss"]) == 2 and len(result.history["val_loss"]) == 2
+    assert result.test_metrics == pytest.approx(metrics["test"])
+    assert (run_dir / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_best_validation_checkpoint_is_the_returned_model(series, tmp_path):
+    result = train("lstm", series, epochs=3, output_dir=tmp_path, verbose=0)
+    saved = keras.saving.load_model(result.run_dir / "model.keras")
+    batch = next(iter(series.test))[0]
+    np.testing.assert_allclose(
+        saved.predict(batch, verbose=0), result.model.predict(batch, verbose=0)
+    )
+    best = min(result.history["val_loss"])
+    assert saved.evaluate(series.validation, verbose=0, return_dict=True)["loss"] == pytest.approx(
+        best, rel=1e-4
+    )
+
+
+def test_same_seed_gives_identical_history(shared_data, tmp_path):
+    def run(seed, folder):
+        return train(
+            "lstm",
+            epochs=2,
+            seed=seed,
+            output_dir=tmp_path / folder,
+            verbose=0,
+            data_dir=shared_data,
+            data_options={"fraction": 0.2},
+        )
+
+    first, second, other = run(11, "a"), run(11, "b"), run(12, "c")
+    assert first.history == second.history
+    assert first.history != other.history
+
+
+def test_exploding_learning_rate_stops_without_a_nan_checkpoint(series, tmp_path):
+    with pytest.raises(TrainingDivergedError, match="diverged at epoch 1"):
+        train("lstm", series, epochs=3, learning_rate=1e30, output_dir=tmp_path, verbose=0)
+    for checkpoint in tmp_path.rglob("*.keras"):
+        model = keras.saving.load_model(checkpoint)
+        assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
+def test_fit_and_custom_loop_reach_the_same_loss(corpus, tmp_path):
+    options = {"units": 32, "embedding_dim": 16}
+    fitted = train(
+        "text_generator",
+        corpus,
+        epochs=2,
+        model_options=options,
+        steps_per_epoch=8,
+        output_dir=tmp_path / "fit",
+        verbose=0,
+    )
+    looped = train_custom_loop(
+        "text_generator",
+        corpus,
+        epochs=2,
+        model_options=options,
+        steps_per_epoch=8,
+        output_dir=tmp_path / "loop",
+    )
+    assert looped.history["loss"] == pytest.approx(fitted.history["loss"], rel=1e-3)
+    assert looped.history["val_loss"] == pytest.approx(fitted.history["val_loss"], rel=1e-3)
+    assert looped.test_metrics["loss"] == pytest.approx(fitted.test_metrics["loss"], rel=1e-3)
+    assert math.log(65) > fitted.history["loss"][-1]
+
+
+def test_evaluate_run_reproduces_the_test_metrics(series, tmp_path, shared_data):
+    result = train(
+        "lstm",
+        epochs=1,
+        output_dir=tmp_path,
+        data_dir=shared_data,
+        data_options={"fraction": 0.2},
+        verbose=0,
+    )
+    assert evaluate_run(result.run_dir, data_dir=shared_data) == pytest.approx(
+        result.test_metrics, rel=1e-5
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"epochs": 0}, ValueError, "epochs=0"),
+        ({"epochs": 1.5}, TypeError, "epochs=1.5"),
+        ({"learning_rate": -1.0}, ValueError, "learning_rate=-1.0"),
+        ({"seed": -1}, ValueError, "seed=-1"),
+        ({"resume": "yes"}, TypeError, "resume='yes'"),
+        ({"batch_size": 8}, ValueError, "batch_size=8 cannot be applied"),
+        ({"early_stopping_patience": 0}, ValueError, "early_stopping_patience=0"),
+        ({"steps_per_epoch": 0}, ValueError, "steps_per_epoch=0"),
+        ({"model_options": {"unitz": 3}}, TypeError, "'unitz'"),
+    ],
+)
+def test_bad_arguments_raise_before_training(series, tmp_path, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        train("lstm", series, output_dir=tmp_path, verbose=0, **kwargs)
+    assert not list((tmp_path).rglob("*.keras"))
+
+
+def test_unknown_model_and_model_without_recipe(series, tmp_path):
+    with pytest.raises(ValueError, match="'lstn' is not registered"):
+        train("lstn", series, output_dir=tmp_path)
+    with pytest.raises(TypeError, match="recipe=None"):
+        train(keras.Sequential([keras.layers.Dense(1)]), series, output_dir=tmp_path)
