@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import math
 
+import keras
 import numpy as np
 import pytest
 
-import keras
 from rnn_zoo.data import load_dataset
 from rnn_zoo.training import TrainingDivergedError, evaluate_run, train, train_custom_loop
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
-import keras
 from rnn_zoo import (
     build_baseline,
     build_gru_classifier,

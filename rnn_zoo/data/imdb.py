@@ -1,0 +1,407 @@
+"""IMDB movie reviews for binary sentiment classification (Maas et al., ACL 2011).
+
+The Large Movie Review Dataset holds 25,000 training and 25,000 test reviews, half
+negative and half positive in each. The loader accepts, as ``path``:
+
+- an extracted ``aclImdb`` directory (``train/{neg,pos}``, ``test/{neg,pos}``), used as
+  it is;
+- a directory holding such an ``aclImdb`` directory, or holding the tarball;
+- the tarball itself.
+
+Without ``path``, the tarball is found by :func:`rnn_zoo.data.sources.resolve_file`:
+the canonical ``aclImdb_v1.tar.gz`` (84 MB, with the unlabeled reviews too) or its
+labeled-only repack ``aclImdb_v1_labeled.tar.gz``. A tarball is extracted once, only
+its ``{train,test}/{neg,pos}/*.txt`` reviews, into the Keras cache
+(``~/.keras/datasets/aclImdb_v1/<first 16 hex digits of its sha256>/``): into a
+temporary folder first, renamed into place when complete, so an interrupted extraction
+leaves nothing behind. A member whose path is absolute or climbs out with ``..``, or
+any link, makes the whole tarball refused.
+
+Reviews are read by ``keras.utils.text_dataset_from_directory``; validation is carved
+from ``train`` with its ``validation_split``/``subset``/``seed``. Text becomes token ids
+through a ``TextVectorization`` layer adapted on the train split only, whose
+standardization (:func:`standardize_review`) lower-cases, turns the ``<br />`` line
+breaks of the reviews into spaces and strips punctuation; sequences are cut or padded
+on the right to ``sequence_length`` (id 0 is padding, id 1 out-of-vocabulary).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import string
+import tarfile
+import tempfile
+import zlib
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from rnn_zoo.data import tfds_source
+from rnn_zoo.data.bundle import DataBundle
+from rnn_zoo.data.fashion_mnist import carve_validation, keep_leading
+from rnn_zoo.data.sources import RemoteFile, keras_cache_dir, resolve_file, sha256_of
+from rnn_zoo.data.windows import SPLITS, check_data_fraction, finish_pipeline, leading_count
+from rnn_zoo.validation import check_bool, check_choice, check_fraction, check_int
+
+ACL_IMDB = RemoteFile(
+    filename="aclImdb_v1.tar.gz",
+    url="https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
+    sha256="c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe",
+    aliases=(
+        (
+            "aclImdb_v1_labeled.tar.gz",
+            "02f769933593bea344e190993d30d4bd5e3b99608ce7d90264ad30eafdf7e267",
+        ),
+    ),
+)
+CLASS_NAMES = ("neg", "pos")
+SOURCES = ("files", "tfds")
+TFDS_NAME = "imdb_reviews"
+EXTRACT_SUBDIR = "aclImdb_v1"
+
+_PARTS = ("train", "test")
+_LINE_BREAK = r"<br\s*/?>"
+_PUNCTUATION = f"[{re.escape(string.punctuation)}]"
+
+Arrays = tuple[np.ndarray, np.ndarray]
+
+
+@keras.saving.register_keras_serializable(package="rnn_zoo", name="standardize_review")
+def standardize_review(text: tf.Tensor) -> tf.Tensor:
+    """Standardizes review text: lower case, ``<br />`` breaks to spaces, no punctuation.
+
+    Registered with Keras (``"rnn_zoo>standardize_review"``), so a ``TextVectorization``
+    layer using it saves and loads by name, and made of TensorFlow string ops only, so
+    it runs inside ``tf.data`` and exported graphs.
+
+    Args:
+        text: A string tensor of any shape.
+
+    Returns:
+        The standardized strings, same shape.
+
+    Example:
+        >>> standardize_review(tf.constant("Great!<br /><br />A MUST-see.")).numpy()
+        b'great  a mustsee'
+    """
+    text = tf.strings.lower(text)
+    text = tf.strings.regex_replace(text, _LINE_BREAK, " ")
+    return tf.strings.regex_replace(text, _PUNCTUATION, "")
+
+
+def build_vectorizer(
+    vocabulary: Sequence[str] | None,
+    sequence_length: int,
+    *,
+    max_tokens: int | None = None,
+) -> keras.layers.TextVectorization:
+    """Builds the review vectorizer, from a saved vocabulary or empty for ``adapt``.
+
+    Args:
+        vocabulary: Tokens in id order as saved in ``metadata["vocabulary"]`` (padding
+            ``""`` and ``"[UNK]"`` first), or ``None`` for a layer to adapt.
+        sequence_length: Length of the id sequences (cut or right-padded with 0).
+        max_tokens: Largest vocabulary to learn when adapting, padding and
+            out-of-vocabulary ids included; ``None`` for no limit.
+
+    Returns:
+        A ``TextVectorization`` layer mapping strings ``[batch]`` to int64 ids
+        ``[batch, sequence_length]`` with :func:`standardize_review`.
+
+    Raises:
+        TypeError: If ``vocabulary`` is not a list or tuple of strings, or an integer
+            argument has the wrong type.
+        ValueError: If ``vocabulary`` is empty or an integer is out of range.
+
+    Example:
+        >>> vectorizer = build_vectorizer(bundle.metadata["vocabulary"], 200)  # doctest: +SKIP
+        >>> vectorizer(["a fine film"]).shape
+        TensorShape([1, 200])
+    """
+    check_int("sequence_length", sequence_length)
+    if max_tokens is not None:
+        check_int("max_tokens", max_tokens, minimum=3)
+    if vocabulary is not None:
+        if not isinstance(vocabulary, (list, tuple)) or not all(
+            isinstance(token, str) for token in vocabulary
+        ):
+            raise TypeError(
+                f"vocabulary of type {type(vocabulary).__name__} is not accepted; expected "
+                "a list of strings, e.g. metadata['vocabulary']"
+            )
+        if not vocabulary:
+            raise ValueError("vocabulary=[] is empty; expected a list of tokens in id order")
+        vocabulary = list(vocabulary)
+    return keras.layers.TextVectorization(
+        max_tokens=max_tokens,
+        standardize=standardize_review,
+        output_mode="int",
+        output_sequence_length=sequence_length,
+        vocabulary=vocabulary,
+        name="review_vectorizer",
+    )
+
+
+def _has_reviews(directory: Path) -> bool:
+    return all((directory / part / label).is_dir() for part in _PARTS for label in CLASS_NAMES)
+
+
+def _review_target(member: tarfile.TarInfo, archive: Path) -> PurePosixPath | None:
+    name = PurePosixPath(member.name)
+    if name.is_absolute() or ".." in name.parts or member.issym() or member.islnk():
+        raise ValueError(
+            f"{archive} holds the unsafe member {member.name!r} (an absolute path, a path "
+            "that leaves the archive's folder, or a link); refusing to extract it"
+        )
+    parts = name.parts
+    wanted = (
+        member.isfile()
+        and len(parts) == 4
+        and parts[0] == "aclImdb"
+        and parts[1] in _PARTS
+        and parts[2] in CLASS_NAMES
+        and parts[3].endswith(".txt")
+    )
+    return name if wanted else None
+
+
+def _extract_reviews(archive: Path, destination: Path) -> None:
+    folders: set[Path] = set()
+    try:
+        with tarfile.open(archive, "r|gz") as tar:
+            for member in tar:
+                name = _review_target(member, archive)
+                if name is None:
+                    continue
+                target = destination / name
+                if target.parent not in folders:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    folders.add(target.parent)
+                source = tar.extractfile(member)
+                target.write_bytes(source.read())
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
+        raise ValueError(
+            f"{archive} is not a readable .tar.gz archive ({error}): it is truncated or "
+            "corrupt; expected the aclImdb tarball"
+        ) from error
+    if not _has_reviews(destination / "aclImdb"):
+        raise ValueError(
+            f"{archive} holds no aclImdb/{{train,test}}/{{neg,pos}}/*.txt reviews; "
+            "expected the aclImdb tarball"
+        )
+
+
+def extract_reviews(archive: str | os.PathLike) -> Path:
+    """Extracts the labeled reviews of an aclImdb tarball once, into the Keras cache.
+
+    Args:
+        archive: The ``.tar.gz`` file.
+
+    Returns:
+        The extracted ``aclImdb`` directory, holding ``{train,test}/{neg,pos}/*.txt``.
+        A later call for the same tarball (same sha256) returns it without extracting.
+
+    Raises:
+        ValueError: If the archive is not a readable ``.tar.gz``, holds an unsafe
+            member (absolute path, ``..``, link) or no reviews; nothing is cached then.
+
+    Example:
+        >>> extract_reviews("../shared/data/aclImdb_v1_labeled.tar.gz")  # doctest: +SKIP
+        PosixPath('/home/me/.keras/datasets/aclImdb_v1/02f769933593bea3')
+    """
+    archive = Path(archive)
+    cache = keras_cache_dir(ACL_IMDB) / EXTRACT_SUBDIR
+    target = cache / sha256_of(archive)[:16]
+    if _has_reviews(target):
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache, prefix=".extract-") as staging:
+        _extract_reviews(archive, Path(staging))
+        try:
+            os.replace(Path(staging) / "aclImdb", target)
+        except OSError:
+            if not _has_reviews(target):  # not another process finishing first
+                raise
+    return target
+
+
+def _reviews_dir(path: str | os.PathLike | None) -> Path:
+    if path is not None:
+        for directory in (Path(path), Path(path) / "aclImdb"):
+            if _has_reviews(directory):
+                return directory
+    return extract_reviews(resolve_file(ACL_IMDB, path))
+
+
+def _to_arrays(dataset: tf.data.Dataset, count: int) -> Arrays:
+    texts, labels = [], []
+    for text, label in dataset.take(count).batch(1024).prefetch(tf.data.AUTOTUNE):
+        texts.append(text.numpy())
+        labels.append(label.numpy())
+    return np.concatenate(texts), np.concatenate(labels).astype(np.int32)
+
+
+def _from_files(path, validation_split: float, seed: int, fraction: float) -> dict[str, Arrays]:
+    directory = _reviews_dir(path)
+    options = {"class_names": list(CLASS_NAMES), "batch_size": None, "seed": seed}
+    train, validation = keras.utils.text_dataset_from_directory(
+        directory / "train",
+        validation_split=validation_split,
+        subset="both",
+        verbose=False,
+        **options,
+    )
+    test = keras.utils.text_dataset_from_directory(directory / "test", verbose=False, **options)
+    datasets = {"train": train, "validation": validation, "test": test}
+    return {
+        split: _to_arrays(dataset, leading_count(int(dataset.cardinality()), fraction))
+        for split, dataset in datasets.items()
+    }
+
+
+def _tfds_files() -> dict[str, Path]:
+    archive = resolve_file(ACL_IMDB)
+    if archive.name != ACL_IMDB.filename:
+        raise ValueError(
+            f"{archive} is the labeled-only IMDB tarball, but TFDS's {TFDS_NAME!r} builder "
+            f"also makes its 'unsupervised' split from the full {ACL_IMDB.filename} "
+            f"({ACL_IMDB.url}); supply that file, or use source='files'"
+        )
+    return {ACL_IMDB.filename: archive}
+
+
+def _from_tfds(data_dir, validation_split: float, seed: int, fraction: float):
+    arrays = tfds_source.load_arrays(TFDS_NAME, data_dir, _PARTS, _tfds_files)
+    texts, labels = arrays["train"]
+    count = int(validation_split * len(labels))
+    train, validation = carve_validation(texts, labels.astype(np.int32), count, seed)
+    test = (arrays["test"][0], arrays["test"][1].astype(np.int32))
+    return keep_leading({"train": train, "validation": validation, "test": test}, fraction)
+
+
+def _pipeline(
+    arrays: Arrays, vectorizer, *, batch_size: int, seed: int, shuffle: bool
+) -> tf.data.Dataset:
+    dataset = finish_pipeline(
+        tf.data.Dataset.from_tensor_slices(arrays),
+        batch_size=batch_size,
+        shuffle_buffer=len(arrays[1]) if shuffle else 0,
+        seed=seed,
+    )
+    if vectorizer is None:
+        return dataset
+    return dataset.map(
+        lambda text, label: (vectorizer(text), label), num_parallel_calls=tf.data.AUTOTUNE
+    ).prefetch(tf.data.AUTOTUNE)
+
+
+def load_imdb(
+    path: str | os.PathLike | None = None,
+    *,
+    batch_size: int = 64,
+    validation_split: float = 0.2,
+    seed: int = 0,
+    fraction: float = 1.0,
+    max_tokens: int = 20000,
+    sequence_length: int = 200,
+    vectorize: bool = True,
+    source: str = "files",
+) -> DataBundle:
+    """Loads IMDB reviews for sentiment classification (0 = negative, 1 = positive).
+
+    See the module docstring for the accepted paths, the extraction and the text
+    processing. The train split is shuffled (seeded, reshuffled each epoch);
+    validation and test keep a fixed order.
+
+    Args:
+        path: With ``source="files"``, an ``aclImdb`` directory, a directory holding
+            it or the tarball, or the tarball (defaults to the lookup order of
+            :func:`rnn_zoo.data.sources.resolve_file`). With ``source="tfds"``, the
+            TFDS data directory (defaults to TFDS's own).
+        batch_size: Reviews per batch. Defaults to 64.
+        validation_split: Share of the 25,000 training reviews moved to validation,
+            in ``(0, 1)``. Defaults to 0.2 (20,000 / 5,000).
+        seed: Seed of the validation split, the review order and the train shuffle.
+            Defaults to 0.
+        fraction: Share of each split to keep (its leading reviews), in ``(0, 1]``,
+            for quick runs. The vectorizer adapts on the kept train reviews.
+            Defaults to 1.0.
+        max_tokens: Vocabulary size, padding and out-of-vocabulary ids included.
+            Defaults to 20000.
+        sequence_length: Token ids per review (cut or right-padded). Defaults to 200.
+        vectorize: Map reviews to ids in the pipelines (``int64 [batch,
+            sequence_length]``); with ``False`` they yield the raw strings ``[batch]``
+            and the model or the caller applies ``bundle.preprocessor``. Defaults to True.
+        source: ``"files"`` reads the review files; ``"tfds"`` reads TFDS's
+            ``imdb_reviews`` (train and test), preparing it first, if needed, from the
+            full ``aclImdb_v1.tar.gz`` found by ``resolve_file`` (see
+            :mod:`rnn_zoo.data.tfds_source`); validation is then carved from train by a
+            seeded permutation. Defaults to ``"files"``.
+
+    Returns:
+        A :class:`DataBundle` named ``"imdb"`` with ``(reviews, labels)`` elements,
+        ``int32`` labels ``[batch]``. ``preprocessor`` is the adapted
+        ``TextVectorization``; ``metadata`` holds ``vocabulary``,
+        ``sequence_length``, ``max_tokens``, ``class_names`` and the ``examples`` of
+        each split (rebuild the layer with :func:`build_vectorizer`);
+        ``model_kwargs`` is ``{"vocab_size": <vocabulary size>}``.
+
+    Raises:
+        TypeError: If an argument has the wrong type.
+        ValueError: If an argument is out of range (before any file is read), or if a
+            tarball is unreadable or unsafe, or (``source="tfds"``) only the
+            labeled-only tarball is available to prepare from.
+        rnn_zoo.data.sources.DataNotFoundError: If ``path`` does not exist or no
+            tarball is found or downloaded.
+        rnn_zoo.data.sources.ChecksumError: If a tarball found by name is not the
+            published one.
+
+    Example:
+        >>> bundle = load_imdb("../shared/data", fraction=0.1)  # doctest: +SKIP
+        >>> bundle.train.element_spec[0].shape
+        TensorShape([None, 200])
+    """
+    check_int("batch_size", batch_size)
+    validation_split = check_fraction("validation_split", validation_split)
+    check_int("seed", seed, minimum=0)
+    fraction = check_data_fraction(fraction)
+    check_int("max_tokens", max_tokens, minimum=3)
+    check_int("sequence_length", sequence_length)
+    check_bool("vectorize", vectorize)
+    check_choice("source", source, SOURCES)
+    if source == "tfds":
+        tfds_source.check_data_dir(path)
+
+    load = _from_files if source == "files" else _from_tfds
+    splits = load(path, validation_split, seed, fraction)
+    vectorizer = build_vectorizer(None, sequence_length, max_tokens=max_tokens)
+    vectorizer.adapt(splits["train"][0], batch_size=1024)
+    datasets = {
+        split: _pipeline(
+            splits[split],
+            vectorizer if vectorize else None,
+            batch_size=batch_size,
+            seed=seed,
+            shuffle=split == "train",
+        )
+        for split in SPLITS
+    }
+    return DataBundle(
+        name="imdb",
+        train=datasets["train"],
+        validation=datasets["validation"],
+        test=datasets["test"],
+        model_kwargs={"vocab_size": vectorizer.vocabulary_size()},
+        metadata={
+            "vocabulary": vectorizer.get_vocabulary(),
+            "sequence_length": sequence_length,
+            "max_tokens": max_tokens,
+            "class_names": list(CLASS_NAMES),
+            "examples": {split: len(labels) for split, (_, labels) in splits.items()},
+        },
+        preprocessor=vectorizer,
+    )
