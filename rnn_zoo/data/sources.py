@@ -183,7 +183,12 @@ def download(remote: RemoteFile) -> Path:
         fetched = keras.utils.get_file(
             fname=remote.filename, origin=remote.url, cache_dir=staging, cache_subdir="."
         )
-        verify_file(fetched, remote.sha256)
+        actual = sha256_of(fetched)
+        if actual != remote.sha256:
+            raise ChecksumError(
+                f"the download of {remote.filename} from {remote.url} has sha256 {actual}, "
+                f"expected {remote.sha256}; it was discarded and nothing was cached"
+            )
         final = cache / remote.filename
         os.replace(fetched, final)
     return final

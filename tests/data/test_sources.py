@@ -225,11 +225,6 @@ def test_a_download_with_the_wrong_hash_raises_and_leaves_nothing_in_the_cache(l
     assert [path.relative_to(keras_home) for path in keras_home.rglob("*")] == [Path("datasets")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="download() lets verify_file's message through: it names a deleted temporary "
-    "file and says 'delete it', but never names the URL the bad content came from",
-)
 def test_a_download_with_the_wrong_hash_names_the_url(layout, server):
     url = server.url(TRUNCATED_URL_PATH)
     with pytest.raises(ChecksumError, match=url):
