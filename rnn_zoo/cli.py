@@ -1,4 +1,4 @@
-"""The ``rnn-zoo`` command line: list, train and evaluate registered models.
+"""The ``rnn-zoo`` command line: list, train, evaluate, predict, generate and export.
 
 Exit codes: 0 on success, 2 for a usage error (bad flag or value; the message names
 it and what is accepted), 1 for missing data or another failure, with one readable
@@ -16,10 +16,7 @@ from collections.abc import Sequence
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
-
-
-class UsageError(ValueError):
-    """A command-line value that is not accepted."""
+RUN_DIR_HELP = "a run directory written by `rnn-zoo train` (e.g. saved_models/NAME/latest)"
 
 
 def _parse_assignment(text: str) -> tuple[str, object]:
@@ -76,11 +73,40 @@ def _build_parser() -> argparse.ArgumentParser:
     training.add_argument("--early-stopping", type=int, metavar="PATIENCE")
     training.add_argument("--tensorboard", action="store_true")
     training.add_argument("--steps-per-epoch", type=int, help="limit batches per epoch")
+    training.add_argument(
+        "--export",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="export a SavedModel taking raw inputs after training (default: yes)",
+    )
     _add_data_flags(training)
 
     evaluating = commands.add_parser("evaluate", help="evaluate a run on its test split")
-    evaluating.add_argument("run_dir", help="a run directory written by `rnn-zoo train`")
+    evaluating.add_argument("run_dir", help=RUN_DIR_HELP)
     evaluating.add_argument("--data-dir", help="folder holding the dataset files")
+
+    predicting = commands.add_parser("predict", help="predict from raw inputs with a run")
+    predicting.add_argument("run_dir", help=RUN_DIR_HELP)
+    predicting.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="image files (.npy/.png), review texts (or @file), or CSV files of readings",
+    )
+
+    generating = commands.add_parser("generate", help="generate text with a text generator run")
+    generating.add_argument("run_dir", help=RUN_DIR_HELP)
+    generating.add_argument("--prompt", required=True)
+    generating.add_argument("--length", type=int, default=200, help="characters to add")
+    generating.add_argument("--temperature", type=float, default=1.0)
+    generating.add_argument("--top-k", type=int)
+    generating.add_argument("--seed", type=int, default=0)
+    generating.add_argument("--num-streams", type=int, default=1)
+
+    exporting = commands.add_parser("export", help="export a run as a SavedModel")
+    exporting.add_argument("run_dir", help=RUN_DIR_HELP)
+    exporting.add_argument("--output-dir", default="saved_models")
+    exporting.add_argument("--version", type=int, help="version number (default: next free)")
     return parser
 
 
@@ -128,6 +154,10 @@ def _train(args) -> int:
     )
     summary = ", ".join(f"{key} {value:.4f}" for key, value in result.test_metrics.items())
     print(f"{args.name}: test {summary} ({result.wall_time:.1f} s) -> {result.run_dir}")
+    if args.export:
+        from rnn_zoo.export import export_saved_model
+
+        print(f"exported: {export_saved_model(result.run_dir, output_dir=args.output_dir)}")
     return 0
 
 
@@ -139,7 +169,45 @@ def _evaluate(args) -> int:
     return 0
 
 
-_COMMANDS = {"list": _list, "train": _train, "evaluate": _evaluate}
+def _predict(args) -> int:
+    from rnn_zoo.predict import predict
+
+    for raw, prediction in zip(args.inputs, predict(args.run_dir, args.inputs), strict=False):
+        print(json.dumps({"input": raw[:60], **prediction}))
+    return 0
+
+
+def _generate(args) -> int:
+    from rnn_zoo.generation import generate_text
+
+    texts = generate_text(
+        args.run_dir,
+        args.prompt,
+        num_chars=args.length,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        seed=args.seed,
+        num_streams=args.num_streams,
+    )
+    print("\n\n".join([texts] if isinstance(texts, str) else texts))
+    return 0
+
+
+def _export(args) -> int:
+    from rnn_zoo.export import export_saved_model
+
+    print(export_saved_model(args.run_dir, output_dir=args.output_dir, version=args.version))
+    return 0
+
+
+_COMMANDS = {
+    "list": _list,
+    "train": _train,
+    "evaluate": _evaluate,
+    "predict": _predict,
+    "generate": _generate,
+    "export": _export,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

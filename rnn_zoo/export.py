@@ -176,9 +176,31 @@ def _from_run_dir(run_dir: Path) -> tuple[keras.Model, dict[str, Any], str, str]
     return model, load_metadata(run_dir)["metadata"], name, get_spec(name).task
 
 
+def load_serving_module(run_dir: str | os.PathLike) -> tuple[tf.Module, str]:
+    """Builds, in this process, the serving module that an export of a run would save.
+
+    Args:
+        run_dir: A run directory written by ``rnn-zoo train``.
+
+    Returns:
+        ``(module, task)``: the module's ``serving_default`` takes raw inputs.
+
+    Raises:
+        FileNotFoundError: If the run directory lacks its files.
+
+    Example:
+        >>> module, task = load_serving_module("saved_models/baseline/latest")  # doctest: +SKIP
+    """
+    model, metadata, _, task = _from_run_dir(Path(run_dir))
+    return SERVING_MODULES[task](model, metadata), task
+
+
 def _write_atomically(module: tf.Module, base: Path, version: int | None) -> Path:
     base.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=base, prefix=".export-"))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a served model is readable
     try:
         tf.saved_model.save(module, str(staging), signatures=module.signatures())
         while True:
