@@ -22,3 +22,36 @@ def shared_data() -> Path:
 @pytest.fixture(autouse=True)
 def _seed():
     keras.utils.set_random_seed(1234)
+
+
+QUICK_FRACTION = 0.05
+
+
+@pytest.fixture(scope="session")
+def trained_run(shared_data, tmp_path_factory):
+    """Trains a registered model briefly on a slice of its real data, once per session.
+
+    Recurrent models get 16 units so the whole registry trains in seconds; the run
+    directory is the real one `train` writes.
+    """
+    from rnn_zoo.registry import get_spec
+    from rnn_zoo.training import train
+
+    runs = {}
+
+    def run(name: str):
+        if name not in runs:
+            small = {"units": 16} if "units" in get_spec(name).factory_arguments() else {}
+            runs[name] = train(
+                name,
+                epochs=1,
+                steps_per_epoch=3,
+                data_dir=shared_data,
+                data_options={"fraction": QUICK_FRACTION},
+                model_options=small,
+                output_dir=tmp_path_factory.mktemp("runs"),
+                verbose=0,
+            )
+        return runs[name]
+
+    return run
