@@ -262,7 +262,10 @@ def _callbacks(run: _Run, throughput, *, early_stopping_patience, tensorboard) -
         keras.callbacks.BackupAndRestore(str(run.run_dir / BACKUP_DIR)),
         keras.callbacks.TerminateOnNaN(raise_error=True),
         keras.callbacks.ModelCheckpoint(
-            str(run.run_dir / MODEL_FILE), monitor=run.recipe.monitor, save_best_only=True
+            str(run.run_dir / MODEL_FILE),
+            monitor=run.recipe.monitor,
+            save_best_only=True,
+            initial_value_threshold=_best_so_far(run),
         ),
         keras.callbacks.CSVLogger(str(run.run_dir / HISTORY_CSV), append=True),
         throughput,
@@ -278,6 +281,17 @@ def _callbacks(run: _Run, throughput, *, early_stopping_patience, tensorboard) -
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run.run_dir / "logs")))
     return callbacks
+
+
+def _best_so_far(run: _Run) -> float | None:
+    """The best monitored value of the epochs a resumed run already finished."""
+    history_path = run.run_dir / HISTORY_CSV
+    if not (run.run_dir / MODEL_FILE).exists() or not history_path.exists():
+        return None
+    values = _read_history(history_path).get(run.recipe.monitor)
+    if not values:
+        return None
+    return max(values) if "acc" in run.recipe.monitor else min(values)
 
 
 def _read_history(path: Path) -> dict[str, list[float]]:
