@@ -21,7 +21,6 @@ Labels are ``int32`` class ids in ``[0, 9]``, named by :data:`CLASS_NAMES`.
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import math
 import os
@@ -34,8 +33,15 @@ import tensorflow as tf
 
 from rnn_zoo.data import tfds_source
 from rnn_zoo.data.bundle import DataBundle
-from rnn_zoo.data.sources import ChecksumError, RemoteFile, resolve_file
-from rnn_zoo.data.windows import SPLITS, check_data_fraction, finish_pipeline, leading_count
+from rnn_zoo.data.sources import RemoteFile, resolve_file
+from rnn_zoo.data.windows import (
+    SPLITS,
+    Arrays,
+    carve_validation,
+    check_data_fraction,
+    finish_pipeline,
+    keep_leading,
+)
 from rnn_zoo.validation import check_bool, check_choice, check_int
 
 CLASS_NAMES = (
@@ -91,8 +97,6 @@ TEST_LABELS = _remote(
 )
 FILES = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
 
-Arrays = tuple[np.ndarray, np.ndarray]
-
 
 def read_idx(path: str | os.PathLike, *, ndim: int) -> np.ndarray:
     """Reads a gzip-compressed idx file of unsigned bytes (the MNIST file format).
@@ -112,7 +116,7 @@ def read_idx(path: str | os.PathLike, *, ndim: int) -> np.ndarray:
 
     Example:
         >>> read_idx("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz", ndim=1)
-        array([9, 2, 1, ..., 8, 1, 5], dtype=uint8)
+        array([9, 2, 1, ..., 8, 1, 5], shape=(10000,), dtype=uint8)
     """
     name = os.fspath(path)
     try:
@@ -139,21 +143,6 @@ def read_idx(path: str | os.PathLike, *, ndim: int) -> np.ndarray:
     return data.reshape(shape)
 
 
-def _resolve(remote: RemoteFile, path: str | os.PathLike | None) -> Path:
-    # resolve_file checks a found file against the first known hash of its name, so a
-    # same-name alias (Debian's re-wrapped copy) is tried as a second, local-only pass.
-    try:
-        return resolve_file(remote, path)
-    except ChecksumError as error:
-        for _, sha256 in remote.aliases:
-            variant = dataclasses.replace(remote, sha256=sha256, aliases=())
-            try:
-                return resolve_file(variant, path, allow_download=False)
-            except ChecksumError:
-                continue
-        raise error
-
-
 def _read_pair(images_file: Path, labels_file: Path) -> Arrays:
     images = read_idx(images_file, ndim=3)
     labels = read_idx(labels_file, ndim=1)
@@ -174,7 +163,7 @@ def _check_directory(path: str | os.PathLike | None) -> None:
 
 
 def _find_files(path: str | os.PathLike | None) -> dict[str, Path]:
-    return {remote.filename: _resolve(remote, path) for remote in FILES}
+    return {remote.filename: resolve_file(remote, path) for remote in FILES}
 
 
 def _from_files(path: str | os.PathLike | None) -> dict[str, Arrays]:
@@ -192,52 +181,6 @@ def _from_tfds(data_dir: str | os.PathLike | None) -> dict[str, Arrays]:
     return {
         split: (images[..., 0], labels.astype(np.int32))
         for split, (images, labels) in arrays.items()
-    }
-
-
-def carve_validation(inputs: np.ndarray, labels: np.ndarray, count: int, seed: int):
-    """Splits ``count`` examples off a training set by a seeded permutation.
-
-    Both parts keep the original order of their examples, so the same ``seed``
-    always gives the same split.
-
-    Args:
-        inputs: The training inputs, first axis the examples.
-        labels: The training labels, as many as ``inputs``.
-        count: How many examples go to validation, in ``[1, len(labels) - 1]``.
-        seed: Seed of the permutation.
-
-    Returns:
-        ``((train_inputs, train_labels), (validation_inputs, validation_labels))``.
-
-    Example:
-        >>> train, validation = carve_validation(np.arange(10), np.arange(10), 2, seed=0)
-        >>> len(train[0]), len(validation[0])
-        (8, 2)
-    """
-    order = np.random.default_rng(seed).permutation(len(labels))
-    held = np.sort(order[:count])
-    kept = np.sort(order[count:])
-    return (inputs[kept], labels[kept]), (inputs[held], labels[held])
-
-
-def keep_leading(splits: dict[str, Arrays], fraction: float) -> dict[str, Arrays]:
-    """Keeps the leading ``fraction`` of each split's arrays.
-
-    Args:
-        splits: ``{split: (inputs, labels)}``.
-        fraction: The share to keep, in ``(0, 1]`` (at least one example).
-
-    Returns:
-        The same splits, cut to their first ``ceil(count * fraction)`` examples.
-
-    Example:
-        >>> keep_leading({"train": (np.arange(10), np.arange(10))}, 0.25)["train"][1]
-        array([0, 1, 2])
-    """
-    return {
-        split: tuple(array[: leading_count(len(array), fraction)] for array in pair)
-        for split, pair in splits.items()
     }
 
 

@@ -42,9 +42,16 @@ import tensorflow as tf
 
 from rnn_zoo.data import tfds_source
 from rnn_zoo.data.bundle import DataBundle
-from rnn_zoo.data.fashion_mnist import carve_validation, keep_leading
 from rnn_zoo.data.sources import RemoteFile, keras_cache_dir, resolve_file, sha256_of
-from rnn_zoo.data.windows import SPLITS, check_data_fraction, finish_pipeline, leading_count
+from rnn_zoo.data.windows import (
+    SPLITS,
+    Arrays,
+    carve_validation,
+    check_data_fraction,
+    finish_pipeline,
+    keep_leading,
+    leading_count,
+)
 from rnn_zoo.validation import check_bool, check_choice, check_fraction, check_int
 
 ACL_IMDB = RemoteFile(
@@ -67,8 +74,6 @@ _PARTS = ("train", "test")
 _LINE_BREAK = r"<br\s*/?>"
 _PUNCTUATION = f"[{re.escape(string.punctuation)}]"
 
-Arrays = tuple[np.ndarray, np.ndarray]
-
 
 @keras.saving.register_keras_serializable(package="rnn_zoo", name="standardize_review")
 def standardize_review(text: tf.Tensor) -> tf.Tensor:
@@ -88,7 +93,7 @@ def standardize_review(text: tf.Tensor) -> tf.Tensor:
         >>> standardize_review(tf.constant("Great!<br /><br />A MUST-see.")).numpy()
         b'great  a mustsee'
     """
-    text = tf.strings.lower(text)
+    text = tf.strings.lower(text, encoding="utf-8")
     text = tf.strings.regex_replace(text, _LINE_BREAK, " ")
     return tf.strings.regex_replace(text, _PUNCTUATION, "")
 
@@ -397,7 +402,7 @@ def load_imdb(
         test=datasets["test"],
         model_kwargs={"vocab_size": vectorizer.vocabulary_size()},
         metadata={
-            "vocabulary": vectorizer.get_vocabulary(),
+            "vocabulary": [str(token) for token in vectorizer.get_vocabulary()],
             "sequence_length": sequence_length,
             "max_tokens": max_tokens,
             "class_names": list(CLASS_NAMES),

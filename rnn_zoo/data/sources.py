@@ -147,11 +147,17 @@ def candidate_dirs(remote: RemoteFile, path: str | os.PathLike | None = None) ->
 
 
 def _find_local(remote: RemoteFile, directories: list[Path]) -> Path | None:
+    hashes: dict[str, list[str]] = {}
+    for filename, sha256 in remote.known_files:
+        hashes.setdefault(filename, []).append(sha256)
     for directory in directories:
-        for filename, sha256 in remote.known_files:
+        for filename, accepted in hashes.items():
             candidate = directory / filename
-            if candidate.is_file():
-                return verify_file(candidate, sha256)
+            if not candidate.is_file():
+                continue
+            if sha256_of(candidate) in accepted:
+                return candidate
+            verify_file(candidate, accepted[0])  # raises, naming the file and both hashes
     return None
 
 

@@ -13,6 +13,7 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 from rnn_zoo.validation import check_float
@@ -164,3 +165,54 @@ def finish_pipeline(
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+Arrays = tuple[np.ndarray, np.ndarray]
+
+
+def carve_validation(
+    inputs: np.ndarray, labels: np.ndarray, count: int, seed: int
+) -> tuple[Arrays, Arrays]:
+    """Splits ``count`` examples off a training set by a seeded permutation.
+
+    Both parts keep the original order of their examples, so the same ``seed``
+    always gives the same split.
+
+    Args:
+        inputs: The training inputs, first axis the examples.
+        labels: The training labels, as many as ``inputs``.
+        count: How many examples go to validation, in ``[1, len(labels) - 1]``.
+        seed: Seed of the permutation.
+
+    Returns:
+        ``((train_inputs, train_labels), (validation_inputs, validation_labels))``.
+
+    Example:
+        >>> train, validation = carve_validation(np.arange(10), np.arange(10), 2, seed=0)
+        >>> len(train[0]), len(validation[0])
+        (8, 2)
+    """
+    order = np.random.default_rng(seed).permutation(len(labels))
+    held = np.sort(order[:count])
+    kept = np.sort(order[count:])
+    return (inputs[kept], labels[kept]), (inputs[held], labels[held])
+
+
+def keep_leading(splits: dict[str, Arrays], fraction: float) -> dict[str, Arrays]:
+    """Keeps the leading ``fraction`` of each split's arrays.
+
+    Args:
+        splits: ``{split: (inputs, labels)}``.
+        fraction: The share to keep, in ``(0, 1]`` (at least one example).
+
+    Returns:
+        The same splits, cut to their first ``ceil(count * fraction)`` examples.
+
+    Example:
+        >>> keep_leading({"train": (np.arange(10), np.arange(10))}, 0.25)["train"][1]
+        array([0, 1, 2])
+    """
+    return {
+        split: tuple(array[: leading_count(len(array), fraction)] for array in pair)
+        for split, pair in splits.items()
+    }
