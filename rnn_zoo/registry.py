@@ -18,6 +18,7 @@ from typing import Any
 
 from rnn_zoo.validation import check_choice, check_float, check_int, check_name
 
+SCHEDULES = ("constant", "cosine")
 TASKS = ("image_classification", "text_classification", "forecasting", "text_generation")
 
 
@@ -33,6 +34,8 @@ class Recipe:
         epochs: Number of epochs.
         batch_size: Examples per batch.
         monitor: The validation quantity that picks the best checkpoint.
+        schedule: ``"constant"`` learning rate, or ``"cosine"`` decay to zero over
+            all the recipe's training steps.
     """
 
     optimizer: str = "adam"
@@ -42,6 +45,7 @@ class Recipe:
     epochs: int = 10
     batch_size: int = 32
     monitor: str = "val_loss"
+    schedule: str = "constant"
 
     def __post_init__(self):
         check_name("optimizer", self.optimizer)
@@ -49,6 +53,7 @@ class Recipe:
         check_int("epochs", self.epochs)
         check_int("batch_size", self.batch_size)
         check_name("monitor", self.monitor)
+        check_choice("schedule", self.schedule, SCHEDULES)
 
     def replace(self, **changes: Any) -> Recipe:
         """Returns a copy with some fields changed; ``None`` values are ignored.

@@ -133,26 +133,57 @@ def _check_arguments(epochs, batch_size, learning_rate, seed, resume, early_stop
         check_int("early_stopping_patience", early_stopping_patience)
 
 
-def compile_model(model: keras.Model, recipe: Recipe) -> keras.Model:
+def compile_model(
+    model: keras.Model, recipe: Recipe, steps_per_epoch: int | None = None
+) -> keras.Model:
     """Compiles a model with a recipe's optimizer, learning rate, loss and metrics.
 
     Args:
         model: The model.
         recipe: The recipe.
+        steps_per_epoch: Training batches per epoch; required by the ``"cosine"``
+            schedule, which decays over ``steps_per_epoch * recipe.epochs`` steps.
 
     Returns:
         The same model, compiled.
 
+    Raises:
+        ValueError: If the recipe's schedule needs ``steps_per_epoch`` and it is missing.
+
     Example:
         >>> compile_model(get_model("lstm"), get_spec("lstm").recipe)  # doctest: +SKIP
     """
+    learning_rate = recipe.learning_rate
+    if recipe.schedule == "cosine":
+        if steps_per_epoch is None:
+            raise ValueError("steps_per_epoch=None; the cosine schedule needs the epoch length")
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            recipe.learning_rate, decay_steps=steps_per_epoch * recipe.epochs
+        )
     optimizer = keras.optimizers.get(
-        {"class_name": recipe.optimizer, "config": {"learning_rate": recipe.learning_rate}}
+        {"class_name": recipe.optimizer, "config": {"learning_rate": learning_rate}}
     )
     model.compile(
         optimizer=optimizer, loss=keras.losses.get(recipe.loss), metrics=list(recipe.metrics)
     )
     return model
+
+
+def count_batches(dataset) -> int:
+    """Returns the number of batches in a finite ``tf.data`` pipeline.
+
+    Args:
+        dataset: A finite dataset.
+
+    Returns:
+        Its cardinality, counted by one pass when TF cannot infer it.
+
+    Example:
+        >>> count_batches(tf.data.Dataset.range(10).batch(4))  # doctest: +SKIP
+        3
+    """
+    known = int(dataset.cardinality())
+    return known if known >= 0 else sum(1 for _ in dataset)
 
 
 def _new_run_dir(model_dir: Path) -> Path:
@@ -210,6 +241,7 @@ def _prepare(
     data_dir,
     data_options,
     model_options,
+    steps_per_epoch,
 ) -> _Run:
     spec = None
     if isinstance(model_or_name, ModelSpec):
@@ -249,7 +281,9 @@ def _prepare(
         model = spec.build(**{**data.model_kwargs, **(model_options or {})})
     else:
         model = model_or_name
-    compile_model(model, recipe)
+    if recipe.schedule == "cosine" and steps_per_epoch is None:
+        steps_per_epoch = count_batches(data.train)
+    compile_model(model, recipe, steps_per_epoch)
     model_dir = Path(output_dir) / name
     run_dir = (_unfinished_run(model_dir, config) if resume else None) or _new_run_dir(model_dir)
     if not (run_dir / RUN_CONFIG).exists():
@@ -346,15 +380,20 @@ class names) that raw inputs need; `history.csv` and `history.png` show training
 """
 
 
+def _test_metrics(model: keras.Model, data: DataBundle) -> dict[str, float]:
+    results = model.evaluate(data.test, verbose=0, return_dict=True)
+    metrics = {key: float(value) for key, value in results.items()}
+    if data.test_report is not None:
+        metrics.update(data.test_report(model))
+    return metrics
+
+
 def _finish(run: _Run, throughput: _Throughput, started: float) -> TrainResult:
     from rnn_zoo.plotting import plot_history
 
     history = _read_history(run.run_dir / HISTORY_CSV)
     model = keras.saving.load_model(run.run_dir / MODEL_FILE)
-    test_metrics = {
-        key: float(value)
-        for key, value in model.evaluate(run.data.test, verbose=0, return_dict=True).items()
-    }
+    test_metrics = _test_metrics(model, run.data)
     run.data.save_metadata(run.run_dir)
     plot_history(history, save_path=run.run_dir / HISTORY_PNG, title=run.name)
     epochs = len(history.get("loss", []))
@@ -475,6 +514,7 @@ def train(
         data_dir=data_dir,
         data_options=data_options,
         model_options=model_options,
+        steps_per_epoch=steps_per_epoch,
     )
     throughput = _Throughput(run.recipe.batch_size)
     callbacks = _callbacks(
@@ -561,6 +601,7 @@ def train_custom_loop(
         data_dir=data_dir,
         data_options=data_options,
         model_options=model_options,
+        steps_per_epoch=steps_per_epoch,
     )
     throughput = _Throughput(run.recipe.batch_size)
     _guard_divergence(lambda: _tape_loop(run, throughput, steps_per_epoch), throughput)
@@ -650,5 +691,4 @@ def evaluate_run(
         **{**spec.data_options, **config["data_options"]},
     )
     model = keras.saving.load_model(run_dir / MODEL_FILE, safe_mode=True)
-    results = model.evaluate(data.test, verbose=0, return_dict=True)
-    return {key: float(value) for key, value in results.items()}
+    return _test_metrics(model, data)

@@ -41,7 +41,16 @@ def test_train_writes_a_complete_run_directory(series, tmp_path):
     assert (tmp_path / "lstm" / "latest").resolve() == run_dir.resolve()
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["epochs"] == 2 and metrics["seed"] == 3
-    assert set(metrics["test"]) == {"loss", "mae"}
+    assert set(metrics["test"]) == {
+        "loss",
+        "mae",
+        "mae_raw",
+        "persistence_mae_raw",
+        "skill_vs_persistence",
+    }
+    assert metrics["test"]["mae_raw"] == pytest.approx(
+        metrics["test"]["mae"] * series.metadata["std"][series.metadata["target_index"]], rel=1e-3
+    )
     assert metrics["samples_per_second"] > 0
     assert metrics["versions"]["keras"] == keras.__version__
     assert len(result.history["loss"]) == 2 and len(result.history["val_loss"]) == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,9 @@ class DataBundle:
         preprocessor: A Keras layer mapping raw inputs to model inputs (for example
             an adapted ``TextVectorization``), or ``None`` when the model takes raw
             inputs already.
+        test_report: Optional ``model -> {name: value}`` giving test-split figures in
+            the data's own units (forecast error in µg/m³ and the persistence baseline,
+            say); training adds them to the run's test metrics.
     """
 
     name: str
@@ -38,6 +42,7 @@ class DataBundle:
     model_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
     preprocessor: Any = None
+    test_report: Callable[[Any], dict[str, float]] | None = None
 
     def save_metadata(self, directory: str | os.PathLike) -> Path:
         """Writes ``name`` and ``metadata`` to ``<directory>/data.json``.

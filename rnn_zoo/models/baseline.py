@@ -66,12 +66,13 @@ SPEC = register(
         description="Flatten/Dense classifier on Fashion-MNIST (TensorFlow basic classification)",
         recipe=Recipe(
             optimizer="adam",
-            learning_rate=1e-3,
+            learning_rate=2e-3,
             loss={"class_name": "SparseCategoricalCrossentropy", "config": {"from_logits": True}},
             metrics=("accuracy",),
             epochs=10,
             batch_size=32,
             monitor="val_accuracy",
+            schedule="cosine",
         ),
     )
 )
