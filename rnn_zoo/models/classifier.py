@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from rnn_zoo.models.layers import check_recurrent_options, recurrent_stack
+from rnn_zoo.models.layers import recurrent_options, recurrent_stack
 from rnn_zoo.registry import ModelSpec, Recipe, register
 from rnn_zoo.validation import check_int
 
@@ -56,7 +56,7 @@ def build_gru_classifier(
     check_int("vocab_size", vocab_size, minimum=2)
     check_int("embedding_dim", embedding_dim)
     check_int("num_classes", num_classes, minimum=2)
-    check_recurrent_options(
+    options = recurrent_options(
         cell=cell,
         units=units,
         num_layers=num_layers,
@@ -70,12 +70,7 @@ def build_gru_classifier(
     x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
     x = recurrent_stack(
         x,
-        cell=cell,
-        units=units,
-        num_layers=num_layers,
-        bidirectional=bidirectional,
-        dropout=dropout,
-        recurrent_dropout=recurrent_dropout,
+        **options,
     )
     if num_classes == 2:
         outputs = keras.layers.Dense(1, activation="sigmoid", name="probability")(x)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from rnn_zoo.models.layers import check_recurrent_options, recurrent_stack
+from rnn_zoo.models.layers import recurrent_options, recurrent_stack
 from rnn_zoo.registry import ModelSpec, Recipe, register
 from rnn_zoo.validation import check_bool, check_int, check_shape
 
@@ -66,7 +66,7 @@ def build_lstm(
         (None, 6, 1)
     """
     input_shape = check_shape("input_shape", input_shape, ndim=2, allow_none=(0,))
-    check_recurrent_options(
+    options = recurrent_options(
         cell=cell,
         units=units,
         num_layers=num_layers,
@@ -87,12 +87,7 @@ def build_lstm(
     inputs = keras.Input(shape=input_shape, name="window")
     x = recurrent_stack(
         inputs,
-        cell=cell,
-        units=units,
-        num_layers=num_layers,
-        bidirectional=bidirectional,
-        dropout=dropout,
-        recurrent_dropout=recurrent_dropout,
+        **options,
         return_sequences=return_sequences,
     )
     if return_sequences:

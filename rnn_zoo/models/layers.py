@@ -2,7 +2,7 @@
 
 Every recurrent factory takes the same options (``cell``, ``num_layers``,
 ``bidirectional``, ``dropout``, ``recurrent_dropout``), validates them with
-:func:`check_recurrent_options` before building anything, and builds its stack with
+:func:`recurrent_options` before building anything, and builds its stack with
 :func:`recurrent_stack`.
 
 The layers keep Keras' defaults (``tanh`` activation, ``sigmoid`` recurrent
@@ -24,7 +24,7 @@ CELLS = {
 }
 
 
-def check_recurrent_options(
+def recurrent_options(
     *,
     cell: str,
     units: int,
@@ -33,7 +33,7 @@ def check_recurrent_options(
     dropout: float,
     recurrent_dropout: float,
     name: str,
-) -> None:
+) -> dict:
     """Validates the options shared by every recurrent factory.
 
     Args:
@@ -45,21 +45,27 @@ def check_recurrent_options(
         recurrent_dropout: Dropout on the recurrent state, in ``[0, 1)``.
         name: The model's name, a non-empty string.
 
+    Returns:
+        The options :func:`recurrent_stack` takes (all but ``name``), as a dict.
+
     Raises:
         ValueError: If a value is out of range or not an accepted choice.
         TypeError: If a value has the wrong type.
 
     Example:
-        >>> check_recurrent_options(cell="gru", units=64, num_layers=1, bidirectional=False,
-        ...                         dropout=0.0, recurrent_dropout=0.0, name="clf")
+        >>> recurrent_options(cell="gru", units=64, num_layers=1, bidirectional=False,
+        ...                   dropout=0.0, recurrent_dropout=0.0, name="clf")["cell"]
+        'gru'
     """
-    check_choice("cell", cell, CELLS)
-    check_int("units", units)
-    check_int("num_layers", num_layers)
-    check_bool("bidirectional", bidirectional)
-    check_rate("dropout", dropout)
-    check_rate("recurrent_dropout", recurrent_dropout)
     check_name("name", name)
+    return {
+        "cell": check_choice("cell", cell, CELLS),
+        "units": check_int("units", units),
+        "num_layers": check_int("num_layers", num_layers),
+        "bidirectional": check_bool("bidirectional", bidirectional),
+        "dropout": check_rate("dropout", dropout),
+        "recurrent_dropout": check_rate("recurrent_dropout", recurrent_dropout),
+    }
 
 
 def recurrent_layer(

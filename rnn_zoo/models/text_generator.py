@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from rnn_zoo.models.layers import check_recurrent_options, recurrent_stack
+from rnn_zoo.models.layers import recurrent_options, recurrent_stack
 from rnn_zoo.registry import ModelSpec, Recipe, register
 from rnn_zoo.validation import check_int
 
@@ -52,7 +52,7 @@ def build_text_generator(
     """
     check_int("vocab_size", vocab_size)
     check_int("embedding_dim", embedding_dim)
-    check_recurrent_options(
+    options = recurrent_options(
         cell=cell,
         units=units,
         num_layers=num_layers,
@@ -71,11 +71,7 @@ def build_text_generator(
     x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(inputs)
     x = recurrent_stack(
         x,
-        cell=cell,
-        units=units,
-        num_layers=num_layers,
-        dropout=dropout,
-        recurrent_dropout=recurrent_dropout,
+        **options,
         return_sequences=True,
     )
     logits = keras.layers.Dense(vocab_size, name="logits")(x)
