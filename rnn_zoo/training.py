@@ -121,6 +121,7 @@ def _resolve_recipe(spec: ModelSpec | None, recipe: Recipe | str | None) -> Reci
 
 
 def _check_arguments(epochs, batch_size, learning_rate, seed, resume, early_stopping_patience):
+    """The checks both training loops make before loading anything."""
     if epochs is not None:
         check_int("epochs", epochs)
     if batch_size is not None:
@@ -243,6 +244,8 @@ def _prepare(
     model_options,
     steps_per_epoch,
 ) -> _Run:
+    if steps_per_epoch is not None:
+        check_int("steps_per_epoch", steps_per_epoch)
     spec = None
     if isinstance(model_or_name, ModelSpec):
         spec = model_or_name
@@ -498,8 +501,6 @@ def train(
         0.85
     """
     _check_arguments(epochs, batch_size, learning_rate, seed, resume, early_stopping_patience)
-    if steps_per_epoch is not None:
-        check_int("steps_per_epoch", steps_per_epoch)
     started = time.perf_counter()
     run = _prepare(
         model_or_name,
@@ -585,8 +586,6 @@ def train_custom_loop(
         >>> result = train_custom_loop("text_generator", epochs=1)  # doctest: +SKIP
     """
     _check_arguments(epochs, batch_size, learning_rate, seed, False, None)
-    if steps_per_epoch is not None:
-        check_int("steps_per_epoch", steps_per_epoch)
     started = time.perf_counter()
     run = _prepare(
         model_or_name,
