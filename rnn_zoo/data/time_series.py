@@ -384,6 +384,7 @@ def _windows(
     start: int,
     count: int,
     input_width: int,
+    kept: int,
     **pipeline: Any,
 ) -> tf.data.Dataset:
     examples = keras.utils.timeseries_dataset_from_array(
@@ -396,6 +397,7 @@ def _windows(
     )
     shape = (input_width, features.shape[1])
     examples = examples.filter(lambda window, target: tf.reduce_all(tf.math.is_finite(target)))
+    examples = examples.apply(tf.data.experimental.assert_cardinality(kept))  # filter hides it
     examples = examples.map(lambda window, target: (tf.ensure_shape(window, shape), target))
     return finish_pipeline(examples, cache=True, **pipeline)
 
@@ -523,6 +525,7 @@ def load_time_series(
             start,
             counts[name],
             input_width,
+            kept=kept,
             batch_size=batch_size,
             shuffle_buffer=kept if name == "train" else 0,
             seed=seed,
