@@ -19,7 +19,7 @@ lint: $(BIN)/rnn-zoo
 	$(BIN)/ruff check .
 
 test: lint
-	$(BIN)/pytest -q
+	RNN_ZOO_NOTEBOOK_QUICK=1 $(BIN)/pytest -q --nbmake tests notebooks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

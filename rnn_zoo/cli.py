@@ -39,6 +39,15 @@ def _add_data_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_unsafe_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--unsafe",
+        dest="safe_mode",
+        action="store_false",
+        help="load a model.keras that carries code (Lambda layers); only for files you trust",
+    )
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rnn-zoo", description="Train, evaluate and ship recurrent models on real data."
@@ -84,6 +93,7 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluating = commands.add_parser("evaluate", help="evaluate a run on its test split")
     evaluating.add_argument("run_dir", help=RUN_DIR_HELP)
     evaluating.add_argument("--data-dir", help="folder holding the dataset files")
+    _add_unsafe_flag(evaluating)
 
     predicting = commands.add_parser("predict", help="predict from raw inputs with a run")
     predicting.add_argument("run_dir", help=RUN_DIR_HELP)
@@ -93,6 +103,7 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="INPUT",
         help="image files (.npy/.png), review texts (or @file), or CSV files of readings",
     )
+    _add_unsafe_flag(predicting)
 
     generating = commands.add_parser("generate", help="generate text with a text generator run")
     generating.add_argument("run_dir", help=RUN_DIR_HELP)
@@ -102,11 +113,13 @@ def _build_parser() -> argparse.ArgumentParser:
     generating.add_argument("--top-k", type=int)
     generating.add_argument("--seed", type=int, default=0)
     generating.add_argument("--num-streams", type=int, default=1)
+    _add_unsafe_flag(generating)
 
     exporting = commands.add_parser("export", help="export a run as a SavedModel")
     exporting.add_argument("run_dir", help=RUN_DIR_HELP)
     exporting.add_argument("--output-dir", default="saved_models")
     exporting.add_argument("--version", type=int, help="version number (default: next free)")
+    _add_unsafe_flag(exporting)
     return parser
 
 
@@ -164,7 +177,7 @@ def _train(args) -> int:
 def _evaluate(args) -> int:
     from rnn_zoo.training import evaluate_run
 
-    metrics = evaluate_run(args.run_dir, data_dir=args.data_dir)
+    metrics = evaluate_run(args.run_dir, data_dir=args.data_dir, safe_mode=args.safe_mode)
     print(json.dumps(metrics, indent=2))
     return 0
 
@@ -172,7 +185,9 @@ def _evaluate(args) -> int:
 def _predict(args) -> int:
     from rnn_zoo.predict import predict
 
-    for raw, prediction in zip(args.inputs, predict(args.run_dir, args.inputs), strict=False):
+    for raw, prediction in zip(
+        args.inputs, predict(args.run_dir, args.inputs, safe_mode=args.safe_mode), strict=False
+    ):
         print(json.dumps({"input": raw[:60], **prediction}))
     return 0
 
@@ -188,6 +203,7 @@ def _generate(args) -> int:
         top_k=args.top_k,
         seed=args.seed,
         num_streams=args.num_streams,
+        safe_mode=args.safe_mode,
     )
     print("\n\n".join([texts] if isinstance(texts, str) else texts))
     return 0
@@ -196,7 +212,11 @@ def _generate(args) -> int:
 def _export(args) -> int:
     from rnn_zoo.export import export_saved_model
 
-    print(export_saved_model(args.run_dir, output_dir=args.output_dir, version=args.version))
+    print(
+        export_saved_model(
+            args.run_dir, output_dir=args.output_dir, version=args.version, safe_mode=args.safe_mode
+        )
+    )
     return 0
 
 
@@ -226,10 +246,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from rnn_zoo.data.sources import ChecksumError
+    from rnn_zoo.runs import RunIntegrityError
 
     try:
         return _COMMANDS[args.command](args)
-    except (ChecksumError, FileNotFoundError, FloatingPointError) as error:
+    except (ChecksumError, RunIntegrityError, FileNotFoundError, FloatingPointError) as error:
         print(f"rnn-zoo {args.command}: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except (ValueError, TypeError) as error:

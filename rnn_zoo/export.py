@@ -26,7 +26,6 @@ directories (``1/``, ``2/``, ...) as TensorFlow Serving expects.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import tempfile
@@ -36,8 +35,9 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from rnn_zoo.data.bundle import DataBundle, load_metadata
+from rnn_zoo.data.bundle import DataBundle
 from rnn_zoo.registry import TASKS, get_spec
+from rnn_zoo.runs import load_run
 from rnn_zoo.validation import check_choice, check_int
 
 
@@ -164,35 +164,28 @@ def next_version(base: str | os.PathLike) -> int:
     return max(versions, default=0) + 1
 
 
-def _from_run_dir(run_dir: Path) -> tuple[keras.Model, dict[str, Any], str, str]:
-    config_path, model_path = run_dir / "run.json", run_dir / "model.keras"
-    for required in (config_path, model_path):
-        if not required.is_file():
-            raise FileNotFoundError(
-                f"{required} not found; expected a run directory written by `rnn-zoo train`"
-            )
-    name = json.loads(config_path.read_text(encoding="utf-8"))["config"]["model"]
-    model = keras.saving.load_model(model_path, safe_mode=True)
-    return model, load_metadata(run_dir)["metadata"], name, get_spec(name).task
-
-
-def load_serving_module(run_dir: str | os.PathLike) -> tuple[tf.Module, str]:
+def load_serving_module(
+    run_dir: str | os.PathLike, *, safe_mode: bool = True
+) -> tuple[tf.Module, str]:
     """Builds, in this process, the serving module that an export of a run would save.
 
     Args:
         run_dir: A run directory written by ``rnn-zoo train``.
+        safe_mode: Keras safe mode for the model file (see :func:`rnn_zoo.runs.load_run`).
 
     Returns:
         ``(module, task)``: the module's ``serving_default`` takes raw inputs.
 
     Raises:
         FileNotFoundError: If the run directory lacks its files.
+        rnn_zoo.runs.RunIntegrityError: If a file changed after training.
 
     Example:
         >>> module, task = load_serving_module("saved_models/baseline/latest")  # doctest: +SKIP
     """
-    model, metadata, _, task = _from_run_dir(Path(run_dir))
-    return SERVING_MODULES[task](model, metadata), task
+    run = load_run(run_dir, safe_mode=safe_mode)
+    task = get_spec(run.name).task
+    return SERVING_MODULES[task](run.model, run.metadata), task
 
 
 def _write_atomically(module: tf.Module, base: Path, version: int | None) -> Path:
@@ -224,6 +217,7 @@ def export_saved_model(
     task: str | None = None,
     output_dir: str | os.PathLike = "saved_models",
     version: int | None = None,
+    safe_mode: bool = True,
 ) -> Path:
     """Exports a trained model as a SavedModel that takes raw inputs.
 
@@ -239,6 +233,8 @@ def export_saved_model(
         output_dir: Where ``path`` defaults under. Defaults to ``"saved_models"``.
         version: The version number to write; defaults to the next free one. An
             existing version is never overwritten.
+        safe_mode: Keras safe mode when loading a run's model (see
+            :func:`rnn_zoo.runs.load_run`). Defaults to True.
 
     Returns:
         The version directory written, e.g. ``saved_models/baseline/1``.
@@ -253,7 +249,8 @@ def export_saved_model(
         PosixPath('saved_models/baseline/1')
     """
     if isinstance(model_or_run_dir, (str, os.PathLike)):
-        model, metadata, name, task = _from_run_dir(Path(model_or_run_dir))
+        run = load_run(model_or_run_dir, safe_mode=safe_mode)
+        model, metadata, name, task = run.model, run.metadata, run.name, get_spec(run.name).task
     elif isinstance(model_or_run_dir, keras.Model):
         if metadata is None or task is None:
             raise TypeError("a keras.Model needs metadata= (its DataBundle) and task=")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import weakref
-from pathlib import Path
 
 import keras
 import tensorflow as tf
@@ -189,18 +188,6 @@ class CharGenerator(tf.Module):
 _GENERATORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _load_run(run_dir: Path) -> tuple[keras.Model, list[str]]:
-    from rnn_zoo.data.bundle import load_metadata
-
-    model_path = run_dir / "model.keras"
-    if not model_path.is_file():
-        raise FileNotFoundError(
-            f"{model_path} not found; expected a text generator's run directory"
-        )
-    model = keras.saving.load_model(model_path, safe_mode=True)
-    return model, load_metadata(run_dir)["metadata"]["vocabulary"]
-
-
 def generate_text(
     model_or_run_dir,
     prompt: str | list[str],
@@ -211,6 +198,7 @@ def generate_text(
     seed: int = 0,
     num_streams: int = 1,
     vocabulary: list[str] | None = None,
+    safe_mode: bool = True,
 ) -> str | list[str]:
     """Generates text from a trained character model, one cell step per character.
 
@@ -227,6 +215,7 @@ def generate_text(
         num_streams: With a single prompt, how many independent continuations to
             draw in one batch. Defaults to 1.
         vocabulary: The model's characters in id order (when a model is passed).
+        safe_mode: Keras safe mode when loading a run directory's model.
 
     Returns:
         The prompt followed by its continuation; a list when several prompts or
@@ -256,7 +245,15 @@ def generate_text(
             "accepted: several prompts, or one prompt with num_streams >= 1"
         )
     if isinstance(model_or_run_dir, (str, os.PathLike)):
-        model, vocabulary = _load_run(Path(model_or_run_dir))
+        from rnn_zoo.runs import load_run
+
+        run = load_run(model_or_run_dir, safe_mode=safe_mode)
+        model, vocabulary = run.model, run.metadata.get("vocabulary")
+        if vocabulary is None:
+            raise ValueError(
+                f"{model_or_run_dir} is a run of {run.name!r}, not of a text generator; "
+                "generate_text needs a run whose data has a character vocabulary"
+            )
     elif vocabulary is None:
         raise TypeError("vocabulary=None is not accepted with a keras.Model; pass its characters")
     else:

@@ -138,7 +138,9 @@ RAW_READERS = {
 }
 
 
-def predict(run_dir: str | os.PathLike, inputs: Sequence[str]) -> list[dict[str, Any]]:
+def predict(
+    run_dir: str | os.PathLike, inputs: Sequence[str], *, safe_mode: bool = True
+) -> list[dict[str, Any]]:
     """Predicts from raw inputs with a trained run.
 
     Args:
@@ -146,6 +148,7 @@ def predict(run_dir: str | os.PathLike, inputs: Sequence[str]) -> list[dict[str,
         inputs: Raw inputs as the task takes them: image files (``.npy``, ``.png``)
             for image classification, review texts (or ``@file``) for sentiment, CSV
             files of readings for forecasting.
+        safe_mode: Keras safe mode for the model file (see :func:`rnn_zoo.runs.load_run`).
 
     Returns:
         One dict per example, e.g. ``{"class_name": "Sneaker", "probabilities": [...]}``.
@@ -162,7 +165,7 @@ def predict(run_dir: str | os.PathLike, inputs: Sequence[str]) -> list[dict[str,
     """
     from rnn_zoo.export import load_serving_module
 
-    module, task = load_serving_module(run_dir)
+    module, task = load_serving_module(run_dir, safe_mode=safe_mode)
     if task not in RAW_READERS:
         raise ValueError(
             f"task {task!r} has no raw-input prediction; tasks accepted: "
@@ -170,7 +173,7 @@ def predict(run_dir: str | os.PathLike, inputs: Sequence[str]) -> list[dict[str,
         )
     if not inputs:
         raise ValueError("no input given; expected at least one raw input")
-    metadata = load_metadata(run_dir)["metadata"]
+    metadata = load_metadata(run_dir)["metadata"]  # verified by load_serving_module
     batch = RAW_READERS[task](inputs, metadata, module.model.input_shape[1:])
     outputs = module.serving_default(tf.constant(batch))
     return [

@@ -24,15 +24,19 @@ import keras
 
 from rnn_zoo.data import DataBundle, load_dataset
 from rnn_zoo.registry import ModelSpec, Recipe, get_spec
+from rnn_zoo.runs import (
+    BACKUP_DIR,
+    HISTORY_CSV,
+    HISTORY_PNG,
+    LATEST,
+    METRICS_FILE,
+    MODEL_CARD,
+    MODEL_FILE,
+    RUN_CONFIG,
+    file_hashes,
+    load_run,
+)
 from rnn_zoo.validation import check_bool, check_float, check_int
-
-RUN_CONFIG = "run.json"
-METRICS_FILE = "metrics.json"
-MODEL_FILE = "model.keras"
-HISTORY_CSV = "history.csv"
-HISTORY_PNG = "history.png"
-BACKUP_DIR = "backup"
-LATEST = "latest"
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -400,7 +404,7 @@ def _finish(run: _Run, throughput: _Throughput, started: float) -> TrainResult:
     run.data.save_metadata(run.run_dir)
     plot_history(history, save_path=run.run_dir / HISTORY_PNG, title=run.name)
     epochs = len(history.get("loss", []))
-    (run.run_dir / "README.md").write_text(_model_card(run, test_metrics, epochs), "utf-8")
+    (run.run_dir / MODEL_CARD).write_text(_model_card(run, test_metrics, epochs), "utf-8")
     wall_time = time.perf_counter() - started
     _write_json(
         run.run_dir / METRICS_FILE,
@@ -414,6 +418,7 @@ def _finish(run: _Run, throughput: _Throughput, started: float) -> TrainResult:
             "seed": run.seed,
             "recipe": run.recipe.to_dict(),
             "parameters": model.count_params(),
+            "files": file_hashes(run.run_dir),
             "versions": _versions(),
         },
     )
@@ -529,6 +534,7 @@ def train(
             validation_data=run.data.validation,
             epochs=run.recipe.epochs,
             steps_per_epoch=steps_per_epoch,
+            shuffle=False,  # the loaders' pipelines shuffle, seeded
             callbacks=callbacks,
             verbose=verbose,
         ),
@@ -652,7 +658,10 @@ def _tape_loop(run: _Run, throughput: _Throughput, steps_per_epoch: int | None) 
 
 
 def evaluate_run(
-    run_dir: str | os.PathLike, *, data_dir: str | os.PathLike | None = None
+    run_dir: str | os.PathLike,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    safe_mode: bool = True,
 ) -> dict[str, float]:
     """Evaluates a finished run's model on the test split of its dataset.
 
@@ -662,32 +671,27 @@ def evaluate_run(
     Args:
         run_dir: A run directory written by :func:`train`.
         data_dir: Where the dataset files are (see :mod:`rnn_zoo.data.sources`).
+        safe_mode: Keras safe mode for the model file (see :func:`rnn_zoo.runs.load_run`).
 
     Returns:
         Metric name → value on the test split.
 
     Raises:
         FileNotFoundError: If ``run_dir`` is not a finished run directory.
+        rnn_zoo.runs.RunIntegrityError: If a file changed after training.
 
     Example:
         >>> evaluate_run("saved_models/baseline/latest")  # doctest: +SKIP
         {'accuracy': 0.885, 'loss': 0.33}
     """
-    run_dir = Path(run_dir)
-    for required in (RUN_CONFIG, MODEL_FILE):
-        if not (run_dir / required).is_file():
-            raise FileNotFoundError(
-                f"{run_dir / required} not found; expected a run directory written by "
-                "`rnn-zoo train` (it holds run.json and model.keras)"
-            )
-    config = json.loads((run_dir / RUN_CONFIG).read_text(encoding="utf-8"))["config"]
-    spec = get_spec(config["model"])
+    run = load_run(run_dir, safe_mode=safe_mode)
+    spec = get_spec(run.name)
     data = load_dataset(
         spec.dataset,
         path=data_dir,
-        batch_size=config["recipe"]["batch_size"],
-        seed=config["seed"],
-        **{**spec.data_options, **config["data_options"]},
+        batch_size=run.config["recipe"]["batch_size"],
+        seed=run.config["seed"],
+        **{**spec.data_options, **run.config["data_options"]},
     )
-    model = keras.saving.load_model(run_dir / MODEL_FILE, safe_mode=True)
+    model = run.model
     return _test_metrics(model, data)

@@ -155,7 +155,7 @@ def test_missing_data_exits_1_and_says_where_it_looked(tmp_path, capsys):
 
 def test_missing_run_directory_exits_1(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path)]) == 1
-    assert "run.json not found" in capsys.readouterr().err
+    assert "metrics.json not found" in capsys.readouterr().err
 
 
 def test_a_killed_training_resumes_at_the_epoch_it_reached(shared_data, tmp_path):

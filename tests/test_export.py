@@ -189,7 +189,7 @@ def test_a_failed_export_leaves_nothing_behind(trained_run, tmp_path, monkeypatc
 
 
 def test_bad_export_arguments(trained_run, tmp_path):
-    with pytest.raises(FileNotFoundError, match="run.json not found"):
+    with pytest.raises(FileNotFoundError, match="metrics.json not found"):
         export_saved_model(tmp_path)
     with pytest.raises(TypeError, match="model_or_run_dir=42"):
         export_saved_model(42)

@@ -46,6 +46,7 @@ def test_train_writes_a_complete_run_directory(series, tmp_path):
         "mae",
         "mae_raw",
         "persistence_mae_raw",
+        "seasonal_naive_mae_raw",
         "skill_vs_persistence",
     }
     assert metrics["test"]["mae_raw"] == pytest.approx(
