@@ -181,9 +181,13 @@ def _choose_device(spec: Any, gpu_count: int) -> str:
         return CPU_DEVICE
     index = 0 if index is None else index
     if index >= gpu_count:
-        problem = "no GPU is visible to TensorFlow" if not gpu_count else "is out of range"
+        problem = (
+            f"is out of range ({gpu_count} GPU(s) visible)"
+            if gpu_count
+            else "needs a GPU, and none is visible to TensorFlow"
+        )
         raise ValueError(
-            f"device={spec!r}: {problem}; available: {_available(gpu_count)} "
+            f"device={spec!r} {problem}; available: {_available(gpu_count)} "
             "(check the CUDA driver, CUDA_VISIBLE_DEVICES and that TensorFlow was built "
             "with CUDA, see describe_devices())"
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from rnn_zoo.models.layers import recurrent_options, recurrent_stack
+from rnn_zoo.models.layers import ObservedFeature, recurrent_options, recurrent_stack
 from rnn_zoo.registry import ModelSpec, Recipe, register
 from rnn_zoo.validation import check_bool, check_int, check_shape
 
@@ -15,6 +15,7 @@ def build_lstm(
     output_steps: int = 1,
     num_features: int = 1,
     return_sequences: bool = False,
+    residual_feature: int | None = None,
     cell: str = "lstm",
     num_layers: int = 1,
     bidirectional: bool = False,
@@ -44,6 +45,11 @@ def build_lstm(
         output_steps: Future steps predicted at once. Defaults to 1.
         num_features: Series predicted at each step. Defaults to 1.
         return_sequences: Predict at every input step instead. Defaults to False.
+        residual_feature: Index of the input feature being forecast (its own past
+            values, normalized like the target). When set, the network predicts the
+            change from the last observed value and adds it back (needs
+            ``num_features=1``); the forecast starts from persistence instead of zero.
+            Adds no parameters. Defaults to None (plain regression).
         cell: ``"simple_rnn"``, ``"lstm"`` or ``"gru"``. Defaults to ``"lstm"``.
         num_layers: Stacked recurrent layers. Defaults to 1.
         bidirectional: Bidirectional recurrent layers. Defaults to False.
@@ -78,6 +84,13 @@ def build_lstm(
     check_int("output_steps", output_steps)
     check_int("num_features", num_features)
     check_bool("return_sequences", return_sequences)
+    if residual_feature is not None:
+        check_int("residual_feature", residual_feature, minimum=0, maximum=input_shape[1] - 1)
+        if num_features != 1:
+            raise ValueError(
+                f"num_features={num_features!r} cannot be combined with residual_feature; "
+                "accepted: num_features=1 with residual_feature, or residual_feature=None"
+            )
     if return_sequences and output_steps != 1:
         raise ValueError(
             f"output_steps={output_steps!r} cannot be combined with return_sequences=True; "
@@ -97,6 +110,11 @@ def build_lstm(
     else:
         x = keras.layers.Dense(output_steps * num_features, name="forecast")(x)
         outputs = keras.layers.Reshape((output_steps, num_features), name="steps")(x)
+    if residual_feature is not None:
+        observed = ObservedFeature(residual_feature, every_step=return_sequences)(inputs)
+        if output_steps > 1:
+            observed = keras.layers.Reshape((1, 1), name="observed_steps")(observed)
+        outputs = keras.layers.Add(name="forecast_from_last")([outputs, observed])
     return keras.Model(inputs, outputs, name=name)
 
 

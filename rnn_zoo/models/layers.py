@@ -157,3 +157,36 @@ def recurrent_stack(
             name=f"{cell}_{index + 1}",
         )(outputs)
     return outputs
+
+
+@keras.saving.register_keras_serializable(package="rnn_zoo")
+class ObservedFeature(keras.layers.Layer):
+    """Picks one input feature as a ``[..., 1]`` tensor: at the last step, or every step.
+
+    A forecaster adds it to its output so the network predicts the change from the
+    last observed value (the ``ResidualWrapper`` of TensorFlow's time-series tutorial).
+
+    Args:
+        index: The feature's position on the last axis.
+        every_step: Return the feature at every step ``[batch, time, 1]`` instead of
+            the last step's ``[batch, 1]``.
+        **kwargs: ``keras.layers.Layer`` arguments (``name``...).
+
+    Example:
+        >>> ObservedFeature(4)(keras.ops.ones((2, 24, 15))).shape
+        (2, 1)
+    """
+
+    def __init__(self, index: int, every_step: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.index = index
+        self.every_step = every_step
+
+    def call(self, inputs):
+        """Returns the feature at ``index`` (last step, or every step)."""
+        feature = inputs[..., self.index : self.index + 1]
+        return feature if self.every_step else feature[:, -1, :]
+
+    def get_config(self):
+        """Returns the layer's configuration."""
+        return {**super().get_config(), "index": self.index, "every_step": self.every_step}

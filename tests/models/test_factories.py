@@ -192,3 +192,32 @@ def test_bad_arguments_raise_naming_the_argument(factory, kwargs, error, message
     finally:
         keras.layers.Layer.__init__ = original
     assert built == [], f"layers were built before validation: {built}"
+
+
+def test_residual_forecaster_starts_from_the_last_observed_value():
+    model = build_lstm(input_shape=(24, 15), residual_feature=4, units=8, output_steps=3)
+    assert (
+        model.count_params()
+        == build_lstm(input_shape=(24, 15), units=8, output_steps=3).count_params()
+    )
+    dense = model.get_layer("forecast")
+    dense.set_weights([np.zeros_like(w) for w in dense.get_weights()])
+    windows = np.random.default_rng(0).normal(size=(2, 24, 15)).astype("float32")
+    forecast = keras.ops.convert_to_numpy(model(windows))
+    np.testing.assert_allclose(forecast[:, :, 0], np.repeat(windows[:, -1, 4:5], 3, axis=1))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            {"residual_feature": 15},
+            r"residual_feature=15 is out of range; expected an integer in \[0, 14\]",
+        ),
+        ({"residual_feature": 0, "num_features": 2}, "num_features=2 cannot be combined"),
+        ({"residual_feature": "pm2.5"}, "residual_feature='pm2.5'"),
+    ],
+)
+def test_residual_feature_is_validated(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        build_lstm(input_shape=(24, 15), **kwargs)
