@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
+
+from rnn_zoo.device import PRECISIONS, STRATEGIES
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -54,6 +57,8 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    commands.add_parser("devices", help="show the devices TensorFlow sees")
+
     listing = commands.add_parser("list", help="list registered models")
     listing.add_argument("pattern", nargs="?", default="*", help="fnmatch pattern (default *)")
 
@@ -82,6 +87,9 @@ def _build_parser() -> argparse.ArgumentParser:
     training.add_argument("--early-stopping", type=int, metavar="PATIENCE")
     training.add_argument("--tensorboard", action="store_true")
     training.add_argument("--steps-per-epoch", type=int, help="limit batches per epoch")
+    training.add_argument("--device", default="auto", help="auto, cpu, gpu or gpu:N")
+    training.add_argument("--precision", default="float32", choices=PRECISIONS)
+    training.add_argument("--strategy", default="default", choices=STRATEGIES)
     training.add_argument(
         "--export",
         action=argparse.BooleanOptionalAction,
@@ -164,6 +172,9 @@ def _train(args) -> int:
         data_options=data_options,
         model_options=dict(args.overrides),
         steps_per_epoch=args.steps_per_epoch,
+        device=args.device,
+        precision=args.precision,
+        strategy=args.strategy,
     )
     summary = ", ".join(f"{key} {value:.4f}" for key, value in result.test_metrics.items())
     print(f"{args.name}: test {summary} ({result.wall_time:.1f} s) -> {result.run_dir}")
@@ -220,7 +231,15 @@ def _export(args) -> int:
     return 0
 
 
+def _devices(args) -> int:
+    from rnn_zoo.device import describe_devices
+
+    print(json.dumps(describe_devices(), indent=2))
+    return 0
+
+
 _COMMANDS = {
+    "devices": _devices,
     "list": _list,
     "train": _train,
     "evaluate": _evaluate,
@@ -228,6 +247,16 @@ _COMMANDS = {
     "generate": _generate,
     "export": _export,
 }
+
+
+def _show_rnn_zoo_logs() -> None:
+    """Prints rnn_zoo's own info lines (e.g. the CPU fallback) and nobody else's."""
+    logger = logging.getLogger("rnn_zoo")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("rnn-zoo: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -245,6 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = _build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _show_rnn_zoo_logs()
     from rnn_zoo.data.sources import ChecksumError
     from rnn_zoo.runs import RunIntegrityError
 

@@ -23,6 +23,14 @@ from typing import Any
 import keras
 
 from rnn_zoo.data import DataBundle, load_dataset
+from rnn_zoo.device import (
+    check_cudnn_eligible,
+    describe_devices,
+    make_strategy,
+    precision_policy,
+    resolve_precision,
+    select_device,
+)
 from rnn_zoo.registry import ModelSpec, Recipe, get_spec
 from rnn_zoo.runs import (
     BACKUP_DIR,
@@ -83,6 +91,14 @@ class _Run:
     run_dir: Path
     config: dict[str, Any]
     seed: int
+    placement: Any
+    precision: str
+    distribution: Any
+
+    def placed(self):
+        """The device context for training: none under a multi-replica strategy."""
+        default = self.config["strategy"] == "default"
+        return self.placement if default else contextlib.nullcontext()
 
 
 class _Throughput(keras.callbacks.Callback):
@@ -247,6 +263,9 @@ def _prepare(
     data_options,
     model_options,
     steps_per_epoch,
+    device,
+    precision,
+    strategy,
 ) -> _Run:
     if steps_per_epoch is not None:
         check_int("steps_per_epoch", steps_per_epoch)
@@ -277,25 +296,35 @@ def _prepare(
         "seed": seed,
         "data_options": data_options or {},
         "model_options": model_options or {},
+        "device": device,
+        "precision": precision,
+        "strategy": strategy,
     }
+    distribution = make_strategy(strategy)  # before any other TF op (multi-worker)
+    placement = select_device(device)
+    policy = resolve_precision(precision, device)
     keras.utils.set_random_seed(seed)
     if data is None:
         options = {**spec.data_options, **(data_options or {})}
         data = load_dataset(
             spec.dataset, path=data_dir, batch_size=recipe.batch_size, seed=seed, **options
         )
-    if spec is not None:
-        model = spec.build(**{**data.model_kwargs, **(model_options or {})})
-    else:
-        model = model_or_name
     if recipe.schedule == "cosine" and steps_per_epoch is None:
         steps_per_epoch = count_batches(data.train)
-    compile_model(model, recipe, steps_per_epoch)
+    scope = placement if strategy == "default" else distribution.scope()
+    with precision_policy(policy, device), scope:
+        if spec is not None:
+            model = spec.build(**{**data.model_kwargs, **(model_options or {})})
+        else:
+            model = model_or_name
+        compile_model(model, recipe, steps_per_epoch)
     model_dir = Path(output_dir) / name
     run_dir = (_unfinished_run(model_dir, config) if resume else None) or _new_run_dir(model_dir)
     if not (run_dir / RUN_CONFIG).exists():
         _write_json(run_dir / RUN_CONFIG, {"config": config})
-    return _Run(name, spec, recipe, data, model, run_dir, config, seed)
+    return _Run(
+        name, spec, recipe, data, model, run_dir, config, seed, placement, policy, distribution
+    )
 
 
 def _callbacks(run: _Run, throughput, *, early_stopping_patience, tensorboard) -> list:
@@ -419,6 +448,12 @@ def _finish(run: _Run, throughput: _Throughput, started: float) -> TrainResult:
             "recipe": run.recipe.to_dict(),
             "parameters": model.count_params(),
             "files": file_hashes(run.run_dir),
+            "device": run.placement.device,
+            "precision": run.precision,
+            "strategy": run.config["strategy"],
+            "replicas": run.distribution.num_replicas_in_sync,
+            "cudnn_fallbacks": check_cudnn_eligible(model),
+            "hardware": describe_devices(),
             "versions": _versions(),
         },
     )
@@ -459,6 +494,9 @@ def train(
     model_options: dict[str, Any] | None = None,
     steps_per_epoch: int | None = None,
     verbose: int | str = "auto",
+    device: str = "auto",
+    precision: str = "float32",
+    strategy: str = "default",
 ) -> TrainResult:
     """Trains a model on its real dataset, evaluates it on the test split and saves the run.
 
@@ -491,6 +529,14 @@ def train(
         steps_per_epoch: Limit the training batches per epoch (quick runs).
         verbose: Keras verbosity; ``"auto"`` prints a progress bar in a terminal and
             one line per epoch otherwise (logs, notebooks run by CI).
+        device: ``"auto"`` (GPU 0 if any, else CPU), ``"cpu"``, ``"gpu"`` or
+            ``"gpu:N"``; see :func:`rnn_zoo.device.select_device`.
+        precision: ``"float32"``, ``"mixed_float16"`` (GPU), ``"mixed_bfloat16"`` or
+            ``"auto"`` (bfloat16 where the hardware has bfloat16 matrix units); see
+            :func:`rnn_zoo.device.resolve_precision`. Outputs stay float32.
+        strategy: ``"default"`` (one device), ``"mirrored"`` (all local GPUs, or
+            logical CPUs) or ``"multi_worker"`` (from ``TF_CONFIG``); see
+            :func:`rnn_zoo.device.make_strategy`.
 
     Returns:
         A :class:`TrainResult`.
@@ -521,6 +567,9 @@ def train(
         data_options=data_options,
         model_options=model_options,
         steps_per_epoch=steps_per_epoch,
+        device=device,
+        precision=precision,
+        strategy=strategy,
     )
     throughput = _Throughput(run.recipe.batch_size)
     callbacks = _callbacks(
@@ -528,18 +577,19 @@ def train(
     )
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
-    _guard_divergence(
-        lambda: run.model.fit(
-            run.data.train,
-            validation_data=run.data.validation,
-            epochs=run.recipe.epochs,
-            steps_per_epoch=steps_per_epoch,
-            shuffle=False,  # the loaders' pipelines shuffle, seeded
-            callbacks=callbacks,
-            verbose=verbose,
-        ),
-        throughput,
-    )
+    with run.placed():
+        _guard_divergence(
+            lambda: run.model.fit(
+                run.data.train,
+                validation_data=run.data.validation,
+                epochs=run.recipe.epochs,
+                steps_per_epoch=steps_per_epoch,
+                shuffle=False,  # the loaders' pipelines shuffle, seeded
+                callbacks=callbacks,
+                verbose=verbose,
+            ),
+            throughput,
+        )
     return _finish(run, throughput, started)
 
 
@@ -557,6 +607,8 @@ def train_custom_loop(
     data_options: dict[str, Any] | None = None,
     model_options: dict[str, Any] | None = None,
     steps_per_epoch: int | None = None,
+    device: str = "auto",
+    precision: str = "float32",
 ) -> TrainResult:
     """Trains like :func:`train`, with an explicit ``tf.GradientTape`` loop.
 
@@ -579,6 +631,9 @@ def train_custom_loop(
         data_options: Extra loader arguments.
         model_options: Factory overrides.
         steps_per_epoch: Limit the training batches per epoch.
+        device: Where to train (see :func:`train`).
+        precision: The dtype policy (see :func:`train`); loss scaling applies under
+            ``mixed_float16``.
 
     Returns:
         A :class:`TrainResult`.
@@ -592,6 +647,7 @@ def train_custom_loop(
         >>> result = train_custom_loop("text_generator", epochs=1)  # doctest: +SKIP
     """
     _check_arguments(epochs, batch_size, learning_rate, seed, False, None)
+    strategy = "default"  # the tape loop runs on one device
     started = time.perf_counter()
     run = _prepare(
         model_or_name,
@@ -607,9 +663,13 @@ def train_custom_loop(
         data_options=data_options,
         model_options=model_options,
         steps_per_epoch=steps_per_epoch,
+        device=device,
+        precision=precision,
+        strategy=strategy,
     )
     throughput = _Throughput(run.recipe.batch_size)
-    _guard_divergence(lambda: _tape_loop(run, throughput, steps_per_epoch), throughput)
+    with run.placed():
+        _guard_divergence(lambda: _tape_loop(run, throughput, steps_per_epoch), throughput)
     return _finish(run, throughput, started)
 
 
@@ -622,7 +682,7 @@ def _tape_loop(run: _Run, throughput: _Throughput, steps_per_epoch: int | None) 
     def train_step(inputs, targets):
         with tf.GradientTape() as tape:
             loss = loss_fn(targets, model(inputs, training=True))
-        gradients = tape.gradient(loss, model.trainable_variables)
+        gradients = tape.gradient(optimizer.scale_loss(loss), model.trainable_variables)
         optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
         return loss
 

@@ -161,3 +161,43 @@ def test_unknown_model_and_model_without_recipe(series, tmp_path):
         train("lstn", series, output_dir=tmp_path)
     with pytest.raises(TypeError, match="recipe=None"):
         train(keras.Sequential([keras.layers.Dense(1)]), series, output_dir=tmp_path)
+
+
+def test_device_precision_and_strategy_are_recorded(series, tmp_path):
+    result = train(
+        "lstm",
+        series,
+        epochs=1,
+        output_dir=tmp_path,
+        verbose=0,
+        device="cpu",
+        precision="mixed_bfloat16",
+    )
+    metrics = json.loads(result.metrics_path.read_text())
+    assert metrics["device"] == "/device:CPU:0"
+    assert (metrics["precision"], metrics["strategy"], metrics["replicas"]) == (
+        "mixed_bfloat16",
+        "default",
+        1,
+    )
+    assert metrics["cudnn_fallbacks"] == []
+    assert metrics["hardware"]["cpu"]
+    assert result.model.get_layer("lstm_1").dtype_policy.name == "mixed_bfloat16"
+    assert result.model.output.dtype == "float32"
+    assert np.isfinite(result.test_metrics["loss"])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"device": "gpu"}, "device='gpu'"),
+        ({"device": "tpu"}, "tpu"),
+        ({"precision": "mixed_float16"}, "mixed_float16"),
+        ({"precision": "half"}, "precision='half'"),
+        ({"strategy": "parameter_server"}, "strategy='parameter_server'"),
+    ],
+)
+def test_bad_device_choices_raise_before_training(series, tmp_path, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        train("lstm", series, output_dir=tmp_path, verbose=0, **kwargs)
+    assert not list(tmp_path.rglob("*"))

@@ -73,9 +73,13 @@ def build_gru_classifier(
         **options,
     )
     if num_classes == 2:
-        outputs = keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
+        outputs = keras.layers.Dense(1, activation="sigmoid", name="probability", dtype="float32")(
+            x
+        )
     else:
-        outputs = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+        outputs = keras.layers.Dense(
+            num_classes, activation="softmax", name="probabilities", dtype="float32"
+        )(x)
     return keras.Model(inputs, outputs, name=name)
 
 

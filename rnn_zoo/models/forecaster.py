@@ -104,17 +104,25 @@ def build_lstm(
         return_sequences=return_sequences,
     )
     if return_sequences:
-        outputs = keras.layers.TimeDistributed(keras.layers.Dense(num_features), name="forecast")(x)
+        outputs = keras.layers.TimeDistributed(
+            keras.layers.Dense(num_features, dtype="float32"), name="forecast", dtype="float32"
+        )(x)
     elif output_steps == 1:
-        outputs = keras.layers.Dense(num_features, name="forecast")(x)
+        outputs = keras.layers.Dense(num_features, name="forecast", dtype="float32")(x)
     else:
-        x = keras.layers.Dense(output_steps * num_features, name="forecast")(x)
-        outputs = keras.layers.Reshape((output_steps, num_features), name="steps")(x)
+        x = keras.layers.Dense(output_steps * num_features, name="forecast", dtype="float32")(x)
+        outputs = keras.layers.Reshape((output_steps, num_features), name="steps", dtype="float32")(
+            x
+        )
     if residual_feature is not None:
-        observed = ObservedFeature(residual_feature, every_step=return_sequences)(inputs)
+        observed = ObservedFeature(residual_feature, every_step=return_sequences, dtype="float32")(
+            inputs
+        )
         if output_steps > 1:
-            observed = keras.layers.Reshape((1, 1), name="observed_steps")(observed)
-        outputs = keras.layers.Add(name="forecast_from_last")([outputs, observed])
+            observed = keras.layers.Reshape((1, 1), name="observed_steps", dtype="float32")(
+                observed
+            )
+        outputs = keras.layers.Add(name="forecast_from_last", dtype="float32")([outputs, observed])
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -74,7 +74,7 @@ def build_text_generator(
         **options,
         return_sequences=True,
     )
-    logits = keras.layers.Dense(vocab_size, name="logits")(x)
+    logits = keras.layers.Dense(vocab_size, name="logits", dtype="float32")(x)
     return keras.Model(inputs, logits, name=name)
 
 
