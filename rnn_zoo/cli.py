@@ -140,7 +140,7 @@ def _format_recipe(recipe) -> str:
 def _list(args) -> int:
     from rnn_zoo.registry import get_spec, list_models
 
-    rows = [("name", "dataset", "parameters", "recipe", "measured")]
+    rows = [("name", "dataset", "parameters (defaults)", "recipe", "measured")]
     for name in list_models(args.pattern):
         spec = get_spec(name)
         measured = ", ".join(f"{k}={v}" for k, v in spec.results.items()) or "-"

@@ -74,5 +74,7 @@ SPEC = register(
             monitor="val_accuracy",
             schedule="cosine",
         ),
+        # BENCHMARKS.md: `rnn-zoo train baseline --seed S`, S = 0, 1, 2, on the test split.
+        results={"test_accuracy": 0.8866, "test_accuracy_std": 0.0010, "seeds": 3},
     )
 )

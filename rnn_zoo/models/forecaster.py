@@ -146,5 +146,7 @@ SPEC = register(
             batch_size=256,
             monitor="val_loss",
         ),
+        # BENCHMARKS.md: benchmarks/quality.py lstm --seeds 0 1 2 (test split, µg/m³).
+        results={"test_mae": 32.16, "persistence_mae": 37.38, "skill": 0.140, "seeds": 3},
     )
 )
