@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -55,3 +56,26 @@ def trained_run(shared_data, tmp_path_factory):
         return runs[name]
 
     return run
+
+
+@pytest.fixture
+def layers_built():
+    """``with layers_built() as built:`` records the layers a block creates."""
+    return _layers_built
+
+
+@contextlib.contextmanager
+def _layers_built():
+    """Records the Keras layers created inside the block (validation must come first)."""
+    built: list[str] = []
+    original = keras.layers.Layer.__init__
+
+    def record(self, *args, **kwargs):
+        built.append(type(self).__name__)
+        original(self, *args, **kwargs)
+
+    keras.layers.Layer.__init__ = record
+    try:
+        yield built
+    finally:
+        keras.layers.Layer.__init__ = original

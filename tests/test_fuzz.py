@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 
-import keras
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -40,27 +39,20 @@ def accepts(spec, argument, value) -> bool:
 
 
 @pytest.mark.parametrize("name", list_models())
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
-def test_factories_refuse_bad_values_with_the_argument_named(name, data):
+def test_factories_refuse_bad_values_with_the_argument_named(name, data, layers_built):
     spec = get_spec(name)
     argument = data.draw(st.sampled_from(sorted(spec.factory_arguments())))
     value = data.draw(BAD_VALUES)
     if accepts(spec, argument, value):
         return
-    built = []
-    original = keras.layers.Layer.__init__
-
-    def record(self, *args, **kwargs):
-        built.append(type(self).__name__)
-        original(self, *args, **kwargs)
-
-    keras.layers.Layer.__init__ = record
-    try:
-        with pytest.raises((ValueError, TypeError)) as error:
-            spec.build(**{argument: value})
-    finally:
-        keras.layers.Layer.__init__ = original
+    with layers_built() as built, pytest.raises((ValueError, TypeError)) as error:
+        spec.build(**{argument: value})
     assert f"{argument}=" in str(error.value), str(error.value)
     assert built == []
 

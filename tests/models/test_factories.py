@@ -177,20 +177,9 @@ BAD_ARGUMENTS = [
     BAD_ARGUMENTS,
     ids=[f"{f.__name__}-{'-'.join(map(str, kw))}" for f, kw, _, _ in BAD_ARGUMENTS],
 )
-def test_bad_arguments_raise_naming_the_argument(factory, kwargs, error, message):
-    built = []
-    original = keras.layers.Layer.__init__
-
-    def record(self, *args, **kw):
-        built.append(type(self).__name__)
-        original(self, *args, **kw)
-
-    keras.layers.Layer.__init__ = record
-    try:
-        with pytest.raises(error, match=message):
-            factory(**kwargs)
-    finally:
-        keras.layers.Layer.__init__ = original
+def test_bad_arguments_raise_naming_the_argument(factory, kwargs, error, message, layers_built):
+    with layers_built() as built, pytest.raises(error, match=message):
+        factory(**kwargs)
     assert built == [], f"layers were built before validation: {built}"
 
 
