@@ -74,11 +74,16 @@ class TextClassifierServing(_Serving):
 
         self.model = model
         self.vectorizer = build_vectorizer(metadata["vocabulary"], metadata["sequence_length"])
+        # XLA fuses the recurrent loop over the padded positions: 7x faster per review
+        # on a CPU (BENCHMARKS.md, serving); each new batch size compiles once.
+        self._model_call = tf.function(
+            lambda ids: model(ids, training=False), jit_compile=True, reduce_retracing=True
+        )
         spec = tf.TensorSpec([None], tf.string, name="texts")
         self.serving_default = tf.function(self._classify).get_concrete_function(spec)
 
     def _classify(self, texts):
-        probability = self.model(self.vectorizer(texts), training=False)
+        probability = self._model_call(self.vectorizer(texts))
         return {"probability": tf.reshape(probability, [-1])}
 
 

@@ -1,0 +1,116 @@
+"""Helpers shared by the benchmark scripts: machine facts, timing, tables and results.
+
+Every script measures the things it compares side by side, interleaved in one
+process, so that the ratios hold even on a noisy, shared machine; absolute numbers
+from different runs are not comparable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+BENCHMARKS = Path(__file__).resolve().parent
+ROOT = BENCHMARKS.parent
+RESULTS = BENCHMARKS / "results"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def use_shared_data() -> None:
+    """Points the loaders at ``../shared/data`` when it exists and nothing else is set."""
+    if "RNN_ZOO_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
+        os.environ["RNN_ZOO_DATA_DIR"] = str(SHARED_DATA)
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """An argument parser with the ``--quick`` smoke-run flag every script takes."""
+    result = argparse.ArgumentParser(description=description)
+    result.add_argument(
+        "--quick", action="store_true", help="a smoke run: less data, fewer repeats"
+    )
+    return result
+
+
+def _cpu_model() -> str:
+    try:
+        output = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return platform.processor() or "unknown"
+    for line in output.splitlines():
+        if line.startswith("Model name:"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def machine() -> dict[str, Any]:
+    """Facts about this machine and its software, recorded beside every result."""
+    import keras
+    import tensorflow as tf
+
+    return {
+        "cpu": _cpu_model(),
+        "cpus_usable": len(os.sched_getaffinity(0)),
+        "gpus": [device.name for device in tf.config.list_physical_devices("GPU")],
+        "load_average_at_start": [round(value, 2) for value in os.getloadavg()],
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def seconds(function: Callable[[], Any]) -> float:
+    """Wall-clock seconds of one call."""
+    started = time.perf_counter()
+    function()
+    return time.perf_counter() - started
+
+
+def median(values: Iterable[float]) -> float:
+    """The median of some measurements."""
+    return statistics.median(list(values))
+
+
+def number(value: float) -> str:
+    """A measurement for a table: three significant digits, thousands separated."""
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3g}"
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def save(name: str, payload: dict[str, Any], info: dict[str, Any], *, quick: bool) -> str:
+    """Writes ``benchmarks/results/<name>.json`` with the command and machine facts.
+
+    A ``--quick`` smoke run writes nothing, so it never replaces measured results.
+
+    Returns:
+        A line saying what was written.
+    """
+    if quick:
+        return "quick run: results not written"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    target = RESULTS / f"{name}.json"
+    command = ".venv/bin/python " + shlex.join(
+        [os.path.relpath(os.path.abspath(sys.argv[0]), ROOT), *sys.argv[1:]]
+    )
+    document = {"benchmark": name, "command": command, "machine": info, **payload}
+    target.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return f"wrote {os.path.relpath(target, ROOT)}"
