@@ -26,6 +26,7 @@ HISTORY_PNG = "history.png"
 MODEL_CARD = "README.md"
 BACKUP_DIR = "backup"
 LATEST = "latest"
+LOCK_FILE = ".lock"
 HASHED_FILES = (MODEL_FILE, DATA_FILE)
 
 

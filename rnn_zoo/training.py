@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import fcntl
 import json
 import math
 import os
@@ -37,6 +38,7 @@ from rnn_zoo.runs import (
     HISTORY_CSV,
     HISTORY_PNG,
     LATEST,
+    LOCK_FILE,
     METRICS_FILE,
     MODEL_CARD,
     MODEL_FILE,
@@ -94,6 +96,7 @@ class _Run:
     placement: Any
     precision: str
     distribution: Any
+    lock: Any  # the open, flock'ed .lock file: two processes never train in one run dir
 
     def placed(self):
         """The device context for training: none under a multi-replica strategy."""
@@ -219,18 +222,39 @@ def _new_run_dir(model_dir: Path) -> Path:
     raise FileExistsError(f"could not create a new run directory under {model_dir}")
 
 
-def _unfinished_run(model_dir: Path, config: dict[str, Any]) -> Path | None:
-    """The newest run of the same configuration that was interrupted, if any."""
-    if not model_dir.is_dir():
+def _claim(run_dir: Path):
+    """Locks a run directory for this process; None if another live process holds it.
+
+    The lock (``flock`` on ``.lock``) goes with the process, so a killed run frees it.
+    """
+    handle = open(run_dir / LOCK_FILE, "a")  # stays open for the whole run
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
         return None
-    for run_dir in sorted(model_dir.iterdir(), reverse=True):
-        if run_dir.is_symlink() or not (run_dir / BACKUP_DIR).is_dir():
-            continue
-        if (run_dir / METRICS_FILE).exists() or not (run_dir / RUN_CONFIG).is_file():
-            continue
-        if json.loads((run_dir / RUN_CONFIG).read_text())["config"] == config:
-            return run_dir
-    return None
+    return handle
+
+
+def _claim_run_dir(model_dir: Path, config: dict[str, Any], resume: bool):
+    """Returns the run directory to train in and its lock.
+
+    With ``resume``: the newest interrupted run of the same configuration that no live
+    process is training; otherwise, or if there is none, a new directory.
+    """
+    if resume and model_dir.is_dir():
+        for run_dir in sorted(model_dir.iterdir(), reverse=True):
+            if run_dir.is_symlink() or not (run_dir / BACKUP_DIR).is_dir():
+                continue
+            if (run_dir / METRICS_FILE).exists() or not (run_dir / RUN_CONFIG).is_file():
+                continue
+            if json.loads((run_dir / RUN_CONFIG).read_text())["config"] != config:
+                continue
+            lock = _claim(run_dir)
+            if lock is not None:
+                return run_dir, lock
+    run_dir = _new_run_dir(model_dir)
+    return run_dir, _claim(run_dir)
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
@@ -319,11 +343,22 @@ def _prepare(
             model = model_or_name
         compile_model(model, recipe, steps_per_epoch)
     model_dir = Path(output_dir) / name
-    run_dir = (_unfinished_run(model_dir, config) if resume else None) or _new_run_dir(model_dir)
+    run_dir, lock = _claim_run_dir(model_dir, config, resume)
     if not (run_dir / RUN_CONFIG).exists():
         _write_json(run_dir / RUN_CONFIG, {"config": config})
     return _Run(
-        name, spec, recipe, data, model, run_dir, config, seed, placement, policy, distribution
+        name,
+        spec,
+        recipe,
+        data,
+        model,
+        run_dir,
+        config,
+        seed,
+        placement,
+        policy,
+        distribution,
+        lock,
     )
 
 
@@ -458,6 +493,8 @@ def _finish(run: _Run, throughput: _Throughput, started: float) -> TrainResult:
         },
     )
     _point_latest(run.run_dir)
+    (run.run_dir / LOCK_FILE).unlink()
+    run.lock.close()
     return TrainResult(
         model, history, test_metrics, run.run_dir, wall_time, throughput.samples_per_second
     )
