@@ -272,6 +272,12 @@ def _point_latest(run_dir: Path) -> None:
     os.replace(temporary, link)
 
 
+def _load_registered_data(spec, data_dir, batch_size, seed, data_options) -> DataBundle:
+    """Loads a registered model's dataset: its registry options, then the run's own."""
+    options = {**spec.data_options, **(data_options or {})}
+    return load_dataset(spec.dataset, path=data_dir, batch_size=batch_size, seed=seed, **options)
+
+
 def _prepare(
     model_or_name,
     data,
@@ -329,10 +335,7 @@ def _prepare(
     policy = resolve_precision(precision, device)
     keras.utils.set_random_seed(seed)
     if data is None:
-        options = {**spec.data_options, **(data_options or {})}
-        data = load_dataset(
-            spec.dataset, path=data_dir, batch_size=recipe.batch_size, seed=seed, **options
-        )
+        data = _load_registered_data(spec, data_dir, recipe.batch_size, seed, data_options)
     if recipe.schedule == "cosine" and steps_per_epoch is None:
         steps_per_epoch = count_batches(data.train)
     scope = placement if strategy == "default" else distribution.scope()
@@ -783,12 +786,12 @@ def evaluate_run(
     """
     run = load_run(run_dir, safe_mode=safe_mode)
     spec = get_spec(run.name)
-    data = load_dataset(
-        spec.dataset,
-        path=data_dir,
-        batch_size=run.config["recipe"]["batch_size"],
-        seed=run.config["seed"],
-        **{**spec.data_options, **run.config["data_options"]},
+    data = _load_registered_data(
+        spec,
+        data_dir,
+        run.config["recipe"]["batch_size"],
+        run.config["seed"],
+        run.config["data_options"],
     )
     model = run.model
     return _test_metrics(model, data)
