@@ -19,7 +19,14 @@ from typing import Any
 from rnn_zoo.validation import check_choice, check_float, check_int, check_name
 
 SCHEDULES = ("constant", "cosine")
-TASKS = ("image_classification", "text_classification", "forecasting", "text_generation")
+TASKS = (
+    "image_classification",
+    "text_classification",
+    "forecasting",
+    "text_generation",
+    "sequence_tagging",
+    "translation",
+)
 
 
 @dataclasses.dataclass(frozen=True)
