@@ -47,6 +47,8 @@ class RemoteFile:
         aliases: Other accepted local copies, as ``(filename, sha256)`` pairs (for
             example the labeled-only IMDB tarball).
         system_dirs: Directories where system packages install the file.
+        folder: The folder a distribution keeps the file in (``"ud_english_ewt"``
+            say); every searched directory is also searched under this sub-folder.
     """
 
     filename: str
@@ -55,6 +57,7 @@ class RemoteFile:
     cache_subdir: str = "datasets"
     aliases: tuple[tuple[str, str], ...] = ()
     system_dirs: tuple[str, ...] = ()
+    folder: str = ""
 
     @property
     def known_files(self) -> tuple[tuple[str, str], ...]:
@@ -143,6 +146,8 @@ def candidate_dirs(remote: RemoteFile, path: str | os.PathLike | None = None) ->
         dirs.append(Path(env_dir))
     dirs.append(keras_cache_dir(remote))
     dirs.extend(Path(directory) for directory in remote.system_dirs)
+    if remote.folder:
+        dirs = [place for directory in dirs for place in (directory, directory / remote.folder)]
     return dirs
 
 

@@ -157,6 +157,15 @@ def test_candidate_dirs_follow_the_documented_order(layout):
     assert candidate_dirs(remote, layout.explicit) == expected
 
 
+def test_a_distribution_folder_is_searched_inside_each_directory(layout):
+    layout.enable_env()
+    remote = layout.remote("http://127.0.0.1:9/unused", folder="corpus")
+    (layout.env / "corpus").mkdir()
+    (layout.env / "corpus" / NAME).symlink_to(layout.source)
+    assert candidate_dirs(remote)[:2] == [layout.env, layout.env / "corpus"]
+    assert resolve_file(remote, allow_download=False) == layout.env / "corpus" / NAME
+
+
 @pytest.mark.parametrize("winner", LEVELS)
 def test_each_place_wins_over_the_ones_after_it(winner, layout, server):
     remote = layout.remote(server.url(NAME))
