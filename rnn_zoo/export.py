@@ -16,6 +16,9 @@ task                          ``serving_default`` (other signatures)
 ``text_generation``           ``generate``: ``prompt`` string, ``num_chars`` int32,
                               ``temperature`` float32, ``seed`` int32 → ``text``;
                               ``next_char_logits``: ``prompts`` string ``[batch]``
+``sequence_tagging``          ``sentences`` string ``[batch]`` (split on whitespace)
+                              → ``tags`` string ``[batch, words]`` (``""`` past a
+                              sentence's end), ``num_words`` int32 ``[batch]``
 ============================  =====================================================
 
 Exports are written to a temporary directory beside the target and renamed into
@@ -42,7 +45,18 @@ from rnn_zoo.validation import check_choice, check_int
 
 
 class _Serving(tf.Module):
-    """A model wrapped with its preprocessing; subclasses set ``serving_default``."""
+    """A model wrapped with its preprocessing; subclasses set ``serving_default``.
+
+    Args:
+        model: The trained model. Every one of its variables is tracked, the seed
+            states of dropout layers included: a recurrent layer with ``dropout > 0``
+            references its seed even at inference, and an untracked one fails the save.
+    """
+
+    def __init__(self, model: keras.Model):
+        super().__init__()
+        self.model = model
+        self.model_variables = list(model.variables)
 
     def signatures(self) -> dict[str, Any]:
         """Returns the signatures to export, name → concrete function."""
@@ -53,8 +67,7 @@ class ImageClassifierServing(_Serving):
     """uint8 images → class probabilities and class names."""
 
     def __init__(self, model: keras.Model, metadata: dict[str, Any]):
-        super().__init__()
-        self.model = model
+        super().__init__(model)
         self.class_names = tf.constant(metadata["class_names"])
         spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.uint8, name="images")
         self.serving_default = tf.function(self._classify).get_concrete_function(spec)
@@ -69,10 +82,9 @@ class TextClassifierServing(_Serving):
     """Review texts → probability of the positive class (vectorization in the graph)."""
 
     def __init__(self, model: keras.Model, metadata: dict[str, Any]):
-        super().__init__()
+        super().__init__(model)
         from rnn_zoo.data.imdb import build_vectorizer
 
-        self.model = model
         self.vectorizer = build_vectorizer(metadata["vocabulary"], metadata["sequence_length"])
         # XLA fuses the recurrent loop over the padded positions: 7x faster per review
         # on a CPU (BENCHMARKS.md, serving); each new batch size compiles once.
@@ -91,8 +103,7 @@ class ForecasterServing(_Serving):
     """Windows in raw units → forecast in raw target units (normalization in the graph)."""
 
     def __init__(self, model: keras.Model, metadata: dict[str, Any]):
-        super().__init__()
-        self.model = model
+        super().__init__(model)
         self.mean = tf.constant(metadata["mean"], tf.float32)
         self.std = tf.constant(metadata["std"], tf.float32)
         index = metadata["target_index"]
@@ -111,7 +122,7 @@ class TextGeneratorServing(_Serving):
     """Prompt → generated text, the stepping loop inside the graph."""
 
     def __init__(self, model: keras.Model, metadata: dict[str, Any]):
-        super().__init__()
+        super().__init__(model)
         from rnn_zoo.generation import CharGenerator
 
         self.generator = CharGenerator(model, metadata["vocabulary"])
@@ -143,11 +154,38 @@ class TextGeneratorServing(_Serving):
         }
 
 
+class TaggerServing(_Serving):
+    """Sentences → one tag per whitespace-separated word (encoding in the graph)."""
+
+    def __init__(self, model: keras.Model, metadata: dict[str, Any]):
+        super().__init__(model)
+        from rnn_zoo.data.ud_treebank import TokenEncoder
+
+        self.encoder = TokenEncoder(metadata)
+        self.input_names = [tensor.name for tensor in model.inputs]
+        self.tag_names = tf.constant(metadata["tag_names"])
+        spec = tf.TensorSpec([None], tf.string, name="sentences")
+        self.serving_default = tf.function(self._tag).get_concrete_function(spec)
+
+    def _tag(self, sentences):
+        split = tf.strings.split(sentences)
+        width = tf.maximum(split.bounding_shape()[1], 1)  # an empty sentence still runs
+        words = split.to_tensor("", shape=tf.stack([split.nrows(), width]))
+        encoded = self.encoder(words)
+        inputs = {name: encoded[name] for name in self.input_names}
+        probabilities = self.model(inputs, training=False)
+        best = tf.argmax(probabilities[..., 1:], axis=-1) + 1  # id 0 is padding, never a tag
+        is_word = tf.not_equal(words, "")
+        tags = tf.where(is_word, tf.gather(self.tag_names, best), "")
+        return {"tags": tags, "num_words": tf.reduce_sum(tf.cast(is_word, tf.int32), axis=1)}
+
+
 SERVING_MODULES = {
     "image_classification": ImageClassifierServing,
     "text_classification": TextClassifierServing,
     "forecasting": ForecasterServing,
     "text_generation": TextGeneratorServing,
+    "sequence_tagging": TaggerServing,
 }
 
 

@@ -85,7 +85,7 @@ def read_texts(inputs: Sequence[str], metadata: dict[str, Any], shape) -> np.nda
                 raise ValueError(f"input {text!r} names no file; expected @path to a text file")
             text = path.read_text(encoding="utf-8")
         if not text.strip():
-            raise ValueError(f"input {text!r} is empty; expected the text of a review")
+            raise ValueError(f"input {text!r} is empty; expected a non-empty text")
         texts.append(text)
     return np.array(texts, dtype=object)
 
@@ -135,6 +135,7 @@ RAW_READERS = {
     "image_classification": read_images,
     "text_classification": read_texts,
     "forecasting": read_windows,
+    "sequence_tagging": read_texts,
 }
 
 
@@ -147,11 +148,13 @@ def predict(
         run_dir: A run directory written by ``rnn-zoo train``.
         inputs: Raw inputs as the task takes them: image files (``.npy``, ``.png``)
             for image classification, review texts (or ``@file``) for sentiment, CSV
-            files of readings for forecasting.
+            files of readings for forecasting, sentences (words separated by spaces)
+            for tagging.
         safe_mode: Keras safe mode for the model file (see :func:`rnn_zoo.runs.load_run`).
 
     Returns:
-        One dict per example, e.g. ``{"class_name": "Sneaker", "probabilities": [...]}``.
+        One dict per example, e.g. ``{"class_name": "Sneaker", "probabilities": [...]}``,
+        or for tagging ``{"tags": ["PRON", "VERB", ...], "num_words": 5}``.
 
     Raises:
         ValueError: If the run's task takes no raw input here (text generation: use
@@ -176,11 +179,20 @@ def predict(
     metadata = load_metadata(run_dir)["metadata"]  # verified by load_serving_module
     batch = RAW_READERS[task](inputs, metadata, module.model.input_shape[1:])
     outputs = module.serving_default(tf.constant(batch))
-    return [
-        {key: _plain(value[index]) for key, value in outputs.items()} for index in range(len(batch))
-    ]
+    return [_example(outputs, index) for index in range(len(batch))]
+
+
+def _example(outputs: dict[str, tf.Tensor], index: int) -> dict[str, Any]:
+    """One example's outputs as plain Python; a tagger's padded tags cut to its words."""
+    example = {key: _plain(value[index]) for key, value in outputs.items()}
+    if "num_words" in example:
+        example["tags"] = example["tags"][: example["num_words"]]
+    return example
 
 
 def _plain(tensor) -> Any:
-    value = tensor.numpy()
-    return value.decode("utf-8") if isinstance(value, bytes) else np.asarray(value).tolist()
+    value = np.asarray(tensor.numpy())
+    if value.dtype.kind in "SO":
+        decoded = np.vectorize(lambda item: item.decode("utf-8"), otypes=[object])(value)
+        return decoded.tolist()
+    return value.tolist()

@@ -37,7 +37,8 @@ class Recipe:
         optimizer: A Keras optimizer identifier, e.g. ``"adam"``.
         learning_rate: The optimizer's learning rate.
         loss: A Keras loss identifier: a name or a ``{"class_name", "config"}`` dict.
-        metrics: Keras metric identifiers.
+        metrics: Keras metric identifiers: names, or ``{"class_name", "config"}`` dicts
+            (registered classes such as ``"rnn_zoo>MaskedAccuracy"``).
         epochs: Number of epochs.
         batch_size: Examples per batch.
         monitor: The validation quantity that picks the best checkpoint.
@@ -48,7 +49,7 @@ class Recipe:
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     loss: str | dict = "mse"
-    metrics: tuple[str, ...] = ()
+    metrics: tuple[str | dict, ...] = ()
     epochs: int = 10
     batch_size: int = 32
     monitor: str = "val_loss"

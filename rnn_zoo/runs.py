@@ -129,6 +129,7 @@ def load_run(run_dir: str | os.PathLike, *, safe_mode: bool = True) -> LoadedRun
     """
     import keras
 
+    import rnn_zoo.models  # noqa: F401 - registers the custom layers and metrics a model uses
     from rnn_zoo.data.bundle import load_metadata
     from rnn_zoo.validation import check_bool
 

@@ -187,9 +187,8 @@ def compile_model(
     optimizer = keras.optimizers.get(
         {"class_name": recipe.optimizer, "config": {"learning_rate": learning_rate}}
     )
-    model.compile(
-        optimizer=optimizer, loss=keras.losses.get(recipe.loss), metrics=list(recipe.metrics)
-    )
+    metrics = [keras.metrics.get(m) if isinstance(m, dict) else m for m in recipe.metrics]
+    model.compile(optimizer=optimizer, loss=keras.losses.get(recipe.loss), metrics=metrics)
     return model
 
 

@@ -106,6 +106,20 @@ def test_predict_takes_raw_inputs(trained_run, shared_data, tmp_path, capsys):
     assert np.isfinite(forecast)
 
 
+def test_predict_tags_each_word_of_raw_sentences(trained_run, capsys):
+    from rnn_zoo.data.ud_treebank import UPOS_TAGS
+
+    run_dir = trained_run("sequence_tagger").run_dir
+    capsys.readouterr()
+    assert main(["predict", str(run_dir), "The cat sat on the mat .", "Hello"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [line["num_words"] for line in lines] == [7, 1]
+    assert [len(line["tags"]) for line in lines] == [7, 1]
+    assert all(tag in UPOS_TAGS for line in lines for tag in line["tags"])
+    assert main(["predict", str(run_dir), "   "]) == 2
+    assert "is empty; expected a non-empty text" in capsys.readouterr().err
+
+
 def test_generate_prints_the_prompt_and_its_continuation(trained_run, capsys):
     run_dir = str(trained_run("text_generator").run_dir)
     assert main(["generate", run_dir, "--prompt", "ROMEO:", "--length", "30", "--seed", "4"]) == 0

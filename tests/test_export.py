@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rnn_zoo import get_spec, list_models
+from rnn_zoo import get_model, get_spec, list_models
 from rnn_zoo.data.imdb import build_vectorizer
 from rnn_zoo.data.time_series import denormalize_target, normalize
+from rnn_zoo.data.ud_treebank import TokenEncoder
 from rnn_zoo.export import export_saved_model, next_version
 from rnn_zoo.generation import CharGenerator, generate_text
 
@@ -101,17 +102,36 @@ def generation_case(result, metadata):
     return "generate", inputs, {"text": np.array(text.encode())}
 
 
+SENTENCES = ["The cat sat on the mat .", "Zorblat   runs", ""]
+
+
+def tagging_case(result, metadata):
+    words = [sentence.split() for sentence in SENTENCES]
+    width = max(len(row) for row in words)
+    padded = tf.constant([row + [""] * (width - len(row)) for row in words])
+    probabilities = result.model(TokenEncoder(metadata)(padded)).numpy()
+    names = np.array(metadata["tag_names"])[probabilities[..., 1:].argmax(-1) + 1]
+    tags = np.where(padded.numpy() != b"", names, "")
+    return (
+        "serving_default",
+        {"sentences": np.array(SENTENCES, dtype=object)},
+        {"tags": tags.astype(bytes), "num_words": np.array([7, 2, 0], "int32")},
+    )
+
+
 CASES = {
     "image_classification": image_case,
     "text_classification": text_case,
     "forecasting": forecast_case,
     "text_generation": generation_case,
+    "sequence_tagging": tagging_case,
 }
 INPUT_DTYPES = {
     "image_classification": "DT_UINT8",
     "text_classification": "DT_STRING",
     "forecasting": "DT_FLOAT",
     "text_generation": "DT_STRING",
+    "sequence_tagging": "DT_STRING",
 }
 
 
@@ -163,6 +183,16 @@ def test_next_char_logits_signature_matches_the_model(trained_run, tmp_path):
     generator = CharGenerator(result.model, vocabulary)
     expected = generator.next_char_logits(tf.constant(["To be", "or"]))
     np.testing.assert_allclose(outputs["logits"], expected.numpy(), atol=1e-5)
+
+
+def test_a_model_with_recurrent_dropout_exports(tmp_path):
+    # Dropout keeps a seed variable that the inference graph references; it must be saved.
+    model = get_model("lstm", units=4, dropout=0.3)
+    metadata = {"mean": [0.0], "std": [1.0], "target_index": 0, "input_width": 10}
+    export = export_saved_model(model, tmp_path, metadata=metadata, task="forecasting")
+    windows = np.random.default_rng(0).normal(size=(2, 10, 1)).astype("float32")
+    forecast = tf.saved_model.load(str(export)).signatures["serving_default"](windows=windows)
+    np.testing.assert_allclose(forecast["forecast"].numpy(), model(windows).numpy()[:, 0], 1e-5)
 
 
 def test_versions_are_numbered_and_never_overwritten(trained_run, tmp_path):

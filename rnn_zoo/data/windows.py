@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -165,6 +165,42 @@ def finish_pipeline(
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def batch_by_length(
+    dataset: tf.data.Dataset,
+    *,
+    batch_size: int,
+    length_of: Callable[..., tf.Tensor],
+    boundaries: Sequence[int],
+) -> tf.data.Dataset:
+    """Batches variable-length examples with others of similar length, right-padded.
+
+    Examples fall into buckets by length (``bucket_by_sequence_length``); each batch
+    holds ``batch_size`` examples of one bucket, padded with 0 at the end to its own
+    longest example, so short sequences are not padded to the longest of the data.
+    A bucket's last, smaller batch is kept.
+
+    Args:
+        dataset: Unbatched examples whose components have a leading time axis.
+        batch_size: Examples per batch.
+        length_of: Maps an example's components to its length (a scalar int tensor).
+        boundaries: Increasing bucket edges; lengths ``< boundaries[0]`` share the
+            first bucket, lengths ``>= boundaries[-1]`` the last.
+
+    Returns:
+        The batched dataset.
+
+    Example:
+        >>> rows = tf.data.Dataset.from_tensor_slices(tf.ragged.constant([[1], [1, 2, 3]]))
+        >>> batches = batch_by_length(rows, batch_size=2, length_of=lambda x: tf.shape(x)[0],
+        ...                           boundaries=(2,))
+    """
+    return dataset.bucket_by_sequence_length(
+        lambda *example: tf.cast(length_of(*example), tf.int32),
+        bucket_boundaries=list(boundaries),
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+    )
 
 
 Arrays = tuple[np.ndarray, np.ndarray]

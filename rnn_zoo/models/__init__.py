@@ -6,6 +6,13 @@ Importing this package registers every family.
 from rnn_zoo.models.baseline import build_baseline
 from rnn_zoo.models.classifier import build_gru_classifier
 from rnn_zoo.models.forecaster import build_lstm
+from rnn_zoo.models.tagger import build_sequence_tagger
 from rnn_zoo.models.text_generator import build_text_generator
 
-__all__ = ["build_baseline", "build_gru_classifier", "build_lstm", "build_text_generator"]
+__all__ = [
+    "build_baseline",
+    "build_gru_classifier",
+    "build_lstm",
+    "build_sequence_tagger",
+    "build_text_generator",
+]

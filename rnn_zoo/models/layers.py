@@ -190,3 +190,33 @@ class ObservedFeature(keras.layers.Layer):
     def get_config(self):
         """Returns the layer's configuration."""
         return {**super().get_config(), "index": self.index, "every_step": self.every_step}
+
+
+@keras.saving.register_keras_serializable(package="rnn_zoo")
+class PaddingMask(keras.layers.Layer):
+    """Passes features through, masked at the steps whose id is padding (0).
+
+    ``keras.layers.Concatenate`` ORs its inputs' masks (an unmasked input counts as
+    all true), so features concatenated to a masked embedding lose the padding mask.
+    This layer puts it back from the ids themselves, for the recurrent layers after it.
+
+    Args:
+        **kwargs: ``keras.layers.Layer`` arguments (``name``...).
+
+    Example:
+        >>> features, ids = keras.ops.ones((1, 3, 4)), keras.ops.array([[5, 7, 0]])
+        >>> PaddingMask().compute_mask([features, ids])
+        <tf.Tensor: shape=(1, 3), dtype=bool, numpy=array([[ True,  True, False]])>
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs):
+        """Returns the features (the first input) unchanged."""
+        return inputs[0]
+
+    def compute_mask(self, inputs, mask=None):
+        """Returns ``ids != 0`` for the ids (the second input)."""
+        return keras.ops.not_equal(inputs[1], 0)

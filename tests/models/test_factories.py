@@ -10,6 +10,7 @@ from rnn_zoo import (
     build_baseline,
     build_gru_classifier,
     build_lstm,
+    build_sequence_tagger,
     build_text_generator,
     get_model,
     get_spec,
@@ -23,17 +24,26 @@ DEFAULT_PARAMETERS = {
     "lstm": 1_781,
     "text_generator": 5_330_241,
     "gru_classifier": 2_597_313,
+    "sequence_tagger": 2_709_202,
 }
 RECURRENT_MODELS = [name for name in list_models() if "cell" in get_spec(name).factory_arguments()]
 
 
-def sample_inputs(model: keras.Model, batch: int = 3, steps: int = 7) -> np.ndarray:
-    """A small batch that fits the model's input: ids for int inputs, values otherwise."""
-    shape = [batch] + [steps if size is None else size for size in model.inputs[0].shape[1:]]
+def sample_inputs(model: keras.Model, batch: int = 3, steps: int = 7):
+    """A small batch that fits each model input: ids for int inputs, values otherwise.
+
+    One input gives an array; several give a dict keyed by the inputs' names.
+    """
     rng = np.random.default_rng(0)
-    if "int" in str(model.inputs[0].dtype):
-        return rng.integers(0, 2, size=shape).astype("int32")
-    return rng.uniform(0, 255, size=shape).astype("float32")
+
+    def fit(tensor) -> np.ndarray:
+        shape = [batch] + [steps if size is None else size for size in tensor.shape[1:]]
+        if "int" in str(tensor.dtype):
+            return rng.integers(0, 2, size=shape).astype("int32")
+        return rng.uniform(0, 255, size=shape).astype("float32")
+
+    arrays = {tensor.name: fit(tensor) for tensor in model.inputs}
+    return next(iter(arrays.values())) if len(arrays) == 1 else arrays
 
 
 def test_registry_lists_the_four_seed_models():
@@ -169,6 +179,11 @@ BAD_ARGUMENTS = [
     (build_lstm, {"output_steps": 0}, ValueError, "output_steps=0"),
     (build_lstm, {"num_features": True}, TypeError, "num_features=True"),
     (build_lstm, {"return_sequences": True, "output_steps": 3}, ValueError, "output_steps=3"),
+    (build_sequence_tagger, {"num_tags": 1}, ValueError, "num_tags=1"),
+    (build_sequence_tagger, {"char_features": "yes"}, TypeError, "char_features='yes'"),
+    (build_sequence_tagger, {"max_word_length": 0}, ValueError, "max_word_length=0"),
+    (build_sequence_tagger, {"char_filters": 2.0}, TypeError, "char_filters=2.0"),
+    (build_sequence_tagger, {"cell": "transformer"}, ValueError, "cell='transformer' is not one"),
 ]
 
 
