@@ -20,6 +20,7 @@ _PUBLIC = {
     "build_lstm": "rnn_zoo.models.forecaster",
     "build_text_generator": "rnn_zoo.models.text_generator",
     "build_gru_classifier": "rnn_zoo.models.classifier",
+    "build_seq2seq": "rnn_zoo.models.translator",
     "build_sequence_tagger": "rnn_zoo.models.tagger",
     "list_models": "rnn_zoo.registry",
     "get_model": "rnn_zoo.registry",

@@ -1,8 +1,8 @@
 """The ``rnn-zoo`` command line: list, train, evaluate, predict, generate and export.
 
 Exit codes: 0 on success, 2 for a usage error (bad flag or value; the message names
-it and what is accepted), 1 for missing data or another failure, with one readable
-line and no Python traceback.
+it and what is accepted), 1 for missing data, a failed write (a full disk) or another
+failure, with one readable line and no Python traceback.
 """
 
 from __future__ import annotations
@@ -19,6 +19,13 @@ from rnn_zoo.device import PRECISIONS, STRATEGIES
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
+_TF_IO_ERRORS = (
+    "ResourceExhaustedError",
+    "OutOfRangeError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "DataLossError",
+)
 RUN_DIR_HELP = "a run directory written by `rnn-zoo train` (e.g. saved_models/NAME/latest)"
 
 
@@ -89,7 +96,12 @@ def _build_parser() -> argparse.ArgumentParser:
     training.add_argument("--steps-per-epoch", type=int, help="limit batches per epoch")
     training.add_argument("--device", default="auto", help="auto, cpu, gpu or gpu:N")
     training.add_argument("--precision", default="float32", choices=PRECISIONS)
-    training.add_argument("--strategy", default="default", choices=STRATEGIES)
+    training.add_argument(
+        "--strategy",
+        default="default",
+        choices=STRATEGIES,
+        help="multi_worker: run once per worker, each with its TF_CONFIG (custom loop, no resume)",
+    )
     training.add_argument(
         "--export",
         action=argparse.BooleanOptionalAction,
@@ -154,29 +166,54 @@ def _list(args) -> int:
     return 0
 
 
-def _train(args) -> int:
-    from rnn_zoo.training import train
+def _multi_worker_conflicts(args) -> list[str]:
+    """The train flags that the multi-worker (custom loop) path does not take."""
+    flags = {"--early-stopping": args.early_stopping is not None, "--tensorboard": args.tensorboard}
+    return [flag for flag, given in flags.items() if given]
 
+
+def _fit_or_loop(args, common):
+    """``train`` (Keras fit), or ``train_custom_loop`` for ``--strategy multi_worker``."""
+    from rnn_zoo.training import train, train_custom_loop
+
+    if args.strategy != "multi_worker":
+        return train(
+            **common,
+            resume=args.resume,
+            early_stopping_patience=args.early_stopping,
+            tensorboard=args.tensorboard,
+        )
+    conflicts = _multi_worker_conflicts(args)
+    if conflicts:
+        raise ValueError(
+            f"{' and '.join(conflicts)} cannot be used with --strategy multi_worker, which "
+            "trains with a custom loop (Keras fit fails under MultiWorkerMirroredStrategy)"
+        )
+    return train_custom_loop(**common)
+
+
+def _train(args) -> int:
     data_options = {} if args.fraction is None else {"fraction": args.fraction}
-    result = train(
-        args.name,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        seed=args.seed,
-        output_dir=args.output_dir,
-        resume=args.resume,
-        early_stopping_patience=args.early_stopping,
-        tensorboard=args.tensorboard,
-        data_dir=args.data_dir,
-        data_options=data_options,
-        model_options=dict(args.overrides),
-        steps_per_epoch=args.steps_per_epoch,
-        device=args.device,
-        precision=args.precision,
-        strategy=args.strategy,
-    )
+    common = {
+        "model_or_name": args.name,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "seed": args.seed,
+        "output_dir": args.output_dir,
+        "data_dir": args.data_dir,
+        "data_options": data_options,
+        "model_options": dict(args.overrides),
+        "steps_per_epoch": args.steps_per_epoch,
+        "device": args.device,
+        "precision": args.precision,
+        "strategy": args.strategy,
+    }
+    result = _fit_or_loop(args, common)
     summary = ", ".join(f"{key} {value:.4f}" for key, value in result.test_metrics.items())
+    if result.run_dir is None:  # a non-chief worker: the chief writes the run and exports
+        print(f"{args.name}: test {summary} ({result.wall_time:.1f} s); worker done")
+        return 0
     print(f"{args.name}: test {summary} ({result.wall_time:.1f} s) -> {result.run_dir}")
     if args.export:
         from rnn_zoo.export import export_saved_model
@@ -259,6 +296,20 @@ def _show_rnn_zoo_logs() -> None:
         logger.setLevel(logging.INFO)
 
 
+def _is_io_failure(error: Exception) -> bool:
+    """A failed read or write (full disk, file too large, no permission), Python's or TF's.
+
+    TensorFlow's file writers (SavedModel, checkpoints) raise its own errors: ENOSPC
+    arrives as ``ResourceExhaustedError``, EFBIG as ``OutOfRangeError``.
+    """
+    if isinstance(error, OSError):
+        return True
+    tensorflow = sys.modules.get("tensorflow")
+    return tensorflow is not None and isinstance(
+        error, tuple(getattr(tensorflow.errors, name) for name in _TF_IO_ERRORS)
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the ``rnn-zoo`` command line.
 
@@ -286,6 +337,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError) as error:
         print(f"rnn-zoo {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as error:
+        if not _is_io_failure(error):
+            raise
+        print(f"rnn-zoo {args.command}: {error}", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":

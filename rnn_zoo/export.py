@@ -19,10 +19,14 @@ task                          ``serving_default`` (other signatures)
 ``sequence_tagging``          ``sentences`` string ``[batch]`` (split on whitespace)
                               → ``tags`` string ``[batch, words]`` (``""`` past a
                               sentence's end), ``num_words`` int32 ``[batch]``
+``translation``               ``translate``: ``texts`` English string ``[batch]`` →
+                              ``translation`` French string ``[batch]`` (beam search
+                              of width :data:`EXPORT_BEAM_WIDTH`, in the graph)
 ============================  =====================================================
 
-Exports are written to a temporary directory beside the target and renamed into
-place, so a failed export never leaves a partial model; versions are numbered
+Exports are written to a temporary directory beside the target (``.export-<pid>-*``)
+and renamed into place, so a failed export never leaves a partial model, and the next
+export removes the staging folder of one whose process was killed; versions are numbered
 directories (``1/``, ``2/``, ...) as TensorFlow Serving expects.
 """
 
@@ -154,6 +158,38 @@ class TextGeneratorServing(_Serving):
         }
 
 
+EXPORT_BEAM_WIDTH = 4
+
+
+class TranslatorServing(_Serving):
+    """English sentences → French translations, normalization and decoding in the graph.
+
+    The beam width is fixed at export (:data:`EXPORT_BEAM_WIDTH`); output is at most
+    the training length limit (``max_length``) of tokens. An empty sentence gives
+    ``""``; a sentence longer than the limit is cut to its first ``max_length``
+    tokens (see :mod:`rnn_zoo.decoding`).
+    """
+
+    def __init__(self, model: keras.Model, metadata: dict[str, Any]):
+        super().__init__(model)
+        from rnn_zoo.decoding import Translator
+
+        self.translator = Translator(model, metadata)
+        self.serving_default = tf.function(self._translate).get_concrete_function(
+            tf.TensorSpec([None], tf.string, name="texts")
+        )
+
+    def _translate(self, texts):
+        translation = self.translator.translate(
+            texts, tf.constant(EXPORT_BEAM_WIDTH), tf.constant(self.translator.max_length)
+        )
+        return {"translation": translation}
+
+    def signatures(self) -> dict[str, Any]:
+        """Returns ``translate``, also as ``serving_default``."""
+        return {"serving_default": self.serving_default, "translate": self.serving_default}
+
+
 class TaggerServing(_Serving):
     """Sentences → one tag per whitespace-separated word (encoding in the graph)."""
 
@@ -186,6 +222,7 @@ SERVING_MODULES = {
     "forecasting": ForecasterServing,
     "text_generation": TextGeneratorServing,
     "sequence_tagging": TaggerServing,
+    "translation": TranslatorServing,
 }
 
 
@@ -231,9 +268,27 @@ def load_serving_module(
     return SERVING_MODULES[task](run.model, run.metadata), task
 
 
+_STAGING_PREFIX = ".export-"
+
+
+def _sweep_abandoned_staging(base: Path) -> None:
+    """Removes the staging folders of exports whose process died (a kill, a crash)."""
+    for folder in base.glob(f"{_STAGING_PREFIX}*"):
+        pid = folder.name[len(_STAGING_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:  # alive, another user's process
+            continue
+
+
 def _write_atomically(module: tf.Module, base: Path, version: int | None) -> Path:
     base.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=base, prefix=".export-"))
+    _sweep_abandoned_staging(base)
+    staging = Path(tempfile.mkdtemp(dir=base, prefix=f"{_STAGING_PREFIX}{os.getpid()}-"))
     umask = os.umask(0)
     os.umask(umask)
     staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a served model is readable

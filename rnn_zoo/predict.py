@@ -136,6 +136,7 @@ RAW_READERS = {
     "text_classification": read_texts,
     "forecasting": read_windows,
     "sequence_tagging": read_texts,
+    "translation": read_texts,
 }
 
 

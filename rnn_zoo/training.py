@@ -15,7 +15,9 @@ import json
 import math
 import os
 import platform
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +27,7 @@ import keras
 
 from rnn_zoo.data import DataBundle, load_dataset
 from rnn_zoo.device import (
+    STRATEGIES,
     check_cudnn_eligible,
     describe_devices,
     make_strategy,
@@ -46,7 +49,10 @@ from rnn_zoo.runs import (
     file_hashes,
     load_run,
 )
-from rnn_zoo.validation import check_bool, check_float, check_int
+from rnn_zoo.validation import check_bool, check_choice, check_float, check_int
+
+BACKUP_CURRENT = "current"  # backup/current -> the last complete backup state
+STAGED_MODEL = ".staged-model.keras"  # a checkpoint being written, renamed when complete
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -62,7 +68,7 @@ class TrainResult:
         history: Metric name → per-epoch values, over every epoch of the run
             (resumed epochs included).
         test_metrics: Metric name → value on the held-out test split.
-        run_dir: The run directory.
+        run_dir: The run directory; ``None`` on a multi-worker run's non-chief worker.
         wall_time: Seconds spent training in this process.
         samples_per_second: Training examples per second in this process.
         metrics_path: Path of ``metrics.json``.
@@ -71,7 +77,7 @@ class TrainResult:
     model: keras.Model
     history: dict[str, list[float]]
     test_metrics: dict[str, float]
-    run_dir: Path
+    run_dir: Path | None
     wall_time: float
     samples_per_second: float
 
@@ -128,6 +134,90 @@ class _Throughput(keras.callbacks.Callback):
     @property
     def samples_per_second(self) -> float:
         return self.batches * self.batch_size / self.seconds if self.seconds else 0.0
+
+
+class _AtomicBackup(keras.callbacks.BackupAndRestore):
+    """``BackupAndRestore`` whose weights and epoch are replaced together, atomically.
+
+    Keras writes ``latest.weights.h5`` and ``training_metadata.json`` in place, so a
+    kill while it writes leaves a backup that the rerun cannot load. Here each save
+    goes to a new folder ``backup/.state-*``, and the symlink ``backup/current`` (the
+    folder Keras restores from) is switched to it by one ``os.replace``: a kill at any
+    moment leaves ``current`` at the last complete state. It overrides Keras 3's
+    private ``_save_model``; the backup stays until the run's ``metrics.json`` is
+    written, so a kill while finishing the run resumes too.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        super().__init__(str(folder / BACKUP_CURRENT), delete_checkpoint=False)
+
+    def _save_model(self):
+        self.folder.mkdir(exist_ok=True)
+        state = Path(tempfile.mkdtemp(dir=self.folder, prefix=".state-"))
+        self.model.save_weights(state / Path(self._weights_path).name)
+        progress = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+        (state / Path(self._training_metadata_path).name).write_text(json.dumps(progress))
+        _replace_symlink(self.folder / BACKUP_CURRENT, state.name)
+        for stale in self.folder.glob(".state-*"):
+            if stale != state:
+                shutil.rmtree(stale, ignore_errors=True)
+
+
+class _Publish(keras.callbacks.Callback):
+    """Renames the checkpoint ``ModelCheckpoint`` just wrote over ``model.keras``.
+
+    ``ModelCheckpoint`` writes to a staging file; this callback, next in the list,
+    moves it into place, so ``model.keras`` is always a complete file.
+    """
+
+    def __init__(self, run_dir: Path):
+        super().__init__()
+        self.staging, self.target = run_dir / STAGED_MODEL, run_dir / MODEL_FILE
+
+    def on_train_begin(self, logs=None):
+        self.staging.unlink(missing_ok=True)  # left by a killed run: maybe half written
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.staging.exists():
+            os.replace(self.staging, self.target)
+
+
+def _save_model_atomically(model: keras.Model, run_dir: Path) -> None:
+    model.save(run_dir / STAGED_MODEL)
+    os.replace(run_dir / STAGED_MODEL, run_dir / MODEL_FILE)
+
+
+def _replace_symlink(link: Path, target: str) -> None:
+    temporary = link.with_name(f".{link.name}.{os.getpid()}")
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    temporary.symlink_to(target, target_is_directory=True)
+    os.replace(temporary, link)
+
+
+def _backed_up_epochs(run_dir: Path) -> int:
+    """How many epochs the run's backup holds (0 without one)."""
+    progress = run_dir / BACKUP_DIR / BACKUP_CURRENT / "training_metadata.json"
+    return json.loads(progress.read_text())["epoch"] if progress.is_file() else 0
+
+
+def _keep_backed_up_history(run_dir: Path) -> None:
+    """Drops the history rows of epochs the backup does not hold (a kill in between)."""
+    path = run_dir / HISTORY_CSV
+    if not path.is_file():
+        return
+    epochs = _backed_up_epochs(run_dir)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    if not lines or not lines[0].endswith("\n"):  # killed before its header was whole
+        path.unlink()
+        return
+    header, *rows = lines
+    kept = [row for row in rows if row.endswith("\n") and int(row.split(",", 1)[0]) < epochs]
+    if len(kept) != len(rows):
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(header + "".join(kept), encoding="utf-8")
+        os.replace(temporary, path)
 
 
 def _resolve_recipe(spec: ModelSpec | None, recipe: Recipe | str | None) -> Recipe:
@@ -263,12 +353,7 @@ def _write_json(path: Path, payload: dict[str, Any]) -> None:
 
 
 def _point_latest(run_dir: Path) -> None:
-    link = run_dir.parent / LATEST
-    temporary = run_dir.parent / f".{LATEST}.{os.getpid()}"
-    with contextlib.suppress(FileNotFoundError):
-        temporary.unlink()
-    temporary.symlink_to(run_dir.name, target_is_directory=True)
-    os.replace(temporary, link)
+    _replace_symlink(run_dir.parent / LATEST, run_dir.name)
 
 
 def _load_registered_data(spec, data_dir, batch_size, seed, data_options) -> DataBundle:
@@ -330,6 +415,10 @@ def _prepare(
         "strategy": strategy,
     }
     distribution = make_strategy(strategy)  # before any other TF op (multi-worker)
+    if not distribution.extended.should_checkpoint:
+        # A non-chief worker of a multi-worker run: its files go to a private temporary
+        # folder (removed when it finishes), so only the chief writes under output_dir.
+        output_dir = tempfile.mkdtemp(prefix="rnn-zoo-worker-")
     placement = select_device(device)
     policy = resolve_precision(precision, device)
     keras.utils.set_random_seed(seed)
@@ -348,6 +437,7 @@ def _prepare(
     run_dir, lock = _claim_run_dir(model_dir, config, resume)
     if not (run_dir / RUN_CONFIG).exists():
         _write_json(run_dir / RUN_CONFIG, {"config": config})
+    (run_dir / BACKUP_DIR).mkdir(exist_ok=True)  # resumable from the start, even in epoch 1
     return _Run(
         name,
         spec,
@@ -365,15 +455,17 @@ def _prepare(
 
 
 def _callbacks(run: _Run, throughput, *, early_stopping_patience, tensorboard) -> list:
+    """The fit callbacks; the backup comes last, so a resumed epoch has its history row."""
+    _keep_backed_up_history(run.run_dir)
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(run.run_dir / BACKUP_DIR)),
         keras.callbacks.TerminateOnNaN(raise_error=True),
         keras.callbacks.ModelCheckpoint(
-            str(run.run_dir / MODEL_FILE),
+            str(run.run_dir / STAGED_MODEL),
             monitor=run.recipe.monitor,
             save_best_only=True,
             initial_value_threshold=_best_so_far(run),
         ),
+        _Publish(run.run_dir),
         keras.callbacks.CSVLogger(str(run.run_dir / HISTORY_CSV), append=True),
         throughput,
     ]
@@ -387,7 +479,7 @@ def _callbacks(run: _Run, throughput, *, early_stopping_patience, tensorboard) -
         )
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run.run_dir / "logs")))
-    return callbacks
+    return [*callbacks, _AtomicBackup(run.run_dir / BACKUP_DIR)]
 
 
 def _best_so_far(run: _Run) -> float | None:
@@ -495,6 +587,7 @@ def _finish(run: _Run, throughput: _Throughput, started: float) -> TrainResult:
         },
     )
     _point_latest(run.run_dir)
+    shutil.rmtree(run.run_dir / BACKUP_DIR, ignore_errors=True)  # kept until now: resumable
     (run.run_dir / LOCK_FILE).unlink()
     run.lock.close()
     return TrainResult(
@@ -573,15 +666,17 @@ def train(
         precision: ``"float32"``, ``"mixed_float16"`` (GPU), ``"mixed_bfloat16"`` or
             ``"auto"`` (bfloat16 where the hardware has bfloat16 matrix units); see
             :func:`rnn_zoo.device.resolve_precision`. Outputs stay float32.
-        strategy: ``"default"`` (one device), ``"mirrored"`` (all local GPUs, or
-            logical CPUs) or ``"multi_worker"`` (from ``TF_CONFIG``); see
-            :func:`rnn_zoo.device.make_strategy`.
+        strategy: ``"default"`` (one device) or ``"mirrored"`` (all local GPUs, or
+            logical CPUs); see :func:`rnn_zoo.device.make_strategy`. For
+            ``"multi_worker"`` use :func:`train_custom_loop`: Keras 3's ``fit`` fails
+            under ``MultiWorkerMirroredStrategy`` (keras-team/keras#20585).
 
     Returns:
         A :class:`TrainResult`.
 
     Raises:
-        ValueError: If an argument is out of range or the model name is unknown.
+        ValueError: If an argument is out of range or the model name is unknown, or
+            ``strategy="multi_worker"`` (use :func:`train_custom_loop`).
         TypeError: If an argument has the wrong type.
         TrainingDivergedError: If the loss becomes NaN or infinite.
 
@@ -591,6 +686,14 @@ def train(
         0.85
     """
     _check_arguments(epochs, batch_size, learning_rate, seed, resume, early_stopping_patience)
+    check_choice("strategy", strategy, STRATEGIES)
+    if strategy == "multi_worker":
+        raise ValueError(
+            "strategy='multi_worker' is not supported by train(): Keras 3's Model.fit fails "
+            "under MultiWorkerMirroredStrategy (keras-team/keras#20585); use "
+            "train_custom_loop(..., strategy='multi_worker') (the command line's "
+            "`rnn-zoo train --strategy multi_worker` does)"
+        )
     started = time.perf_counter()
     run = _prepare(
         model_or_name,
@@ -648,21 +751,32 @@ def train_custom_loop(
     steps_per_epoch: int | None = None,
     device: str = "auto",
     precision: str = "float32",
+    strategy: str = "default",
 ) -> TrainResult:
     """Trains like :func:`train`, with an explicit ``tf.GradientTape`` loop.
 
     This is the loop of TensorFlow's text-generation tutorial: a compiled
     ``tf.function`` train step computes the loss under a gradient tape and applies
-    the optimizer. It writes the same run directory and returns the same
-    :class:`TrainResult` as :func:`train`; the best-validation epoch is kept.
-    It does not resume after a kill (use :func:`train` for that).
+    the optimizer, run on every replica with ``strategy.run``. It writes the same run
+    directory and returns the same :class:`TrainResult` as :func:`train`; the
+    best-validation epoch is kept. It does not resume after a kill (use :func:`train`
+    for that).
+
+    It is the supported way to train with ``strategy="multi_worker"`` (Keras 3's
+    ``fit`` fails under ``MultiWorkerMirroredStrategy``): start the same command in
+    every worker process, each with its own ``TF_CONFIG``. Each global batch of
+    ``batch_size`` is split over the workers, gradients are summed across them, and
+    every worker ends with the same weights. Only the chief (worker 0, or the task of
+    type ``"chief"``) writes under ``output_dir``; every other worker writes its
+    checkpoints to a private temporary folder, removed before it returns.
 
     Args:
         model_or_name: A registered name, a ``ModelSpec`` or a ``keras.Model``.
         data: A :class:`DataBundle`; by default the model's registered dataset.
         recipe: A ``Recipe`` or a registered name; defaults to the model's own.
         epochs: Overrides the recipe's epochs.
-        batch_size: Overrides the recipe's batch size (only when ``data`` is None).
+        batch_size: Overrides the recipe's batch size (only when ``data`` is None);
+            under a strategy it is the global batch, split over the replicas.
         learning_rate: Overrides the recipe's learning rate.
         seed: Seeds everything. Defaults to 0.
         output_dir: Where run directories go. Defaults to ``"saved_models"``.
@@ -673,20 +787,25 @@ def train_custom_loop(
         device: Where to train (see :func:`train`).
         precision: The dtype policy (see :func:`train`); loss scaling applies under
             ``mixed_float16``.
+        strategy: ``"default"``, ``"mirrored"`` or ``"multi_worker"`` (from
+            ``TF_CONFIG``); see :func:`rnn_zoo.device.make_strategy`.
 
     Returns:
-        A :class:`TrainResult`.
+        A :class:`TrainResult`; on a non-chief worker its ``run_dir`` is ``None``.
 
     Raises:
-        ValueError: If an argument is out of range.
+        ValueError: If an argument is out of range, or ``TF_CONFIG`` is unset or
+            invalid for ``"multi_worker"``.
         TypeError: If an argument has the wrong type.
         TrainingDivergedError: If the loss becomes NaN or infinite.
 
     Example:
         >>> result = train_custom_loop("text_generator", epochs=1)  # doctest: +SKIP
+        >>> # on each of two hosts, TF_CONFIG naming both and this host's index:
+        >>> train_custom_loop("lstm", strategy="multi_worker")  # doctest: +SKIP
     """
     _check_arguments(epochs, batch_size, learning_rate, seed, False, None)
-    strategy = "default"  # the tape loop runs on one device
+    check_choice("strategy", strategy, STRATEGIES)
     started = time.perf_counter()
     run = _prepare(
         model_or_name,
@@ -709,43 +828,87 @@ def train_custom_loop(
     throughput = _Throughput(run.recipe.batch_size)
     with run.placed():
         _guard_divergence(lambda: _tape_loop(run, throughput, steps_per_epoch), throughput)
-    return _finish(run, throughput, started)
+    result = _finish(run, throughput, started)
+    if not run.distribution.extended.should_checkpoint:
+        shutil.rmtree(run.run_dir.parent.parent, ignore_errors=True)  # the worker's temp dir
+        result.run_dir = None
+    return result
+
+
+def _unreduced(loss):
+    """The loss with one value per example (and time step) instead of the batch mean."""
+    if isinstance(loss, keras.losses.Loss):
+        return type(loss).from_config({**loss.get_config(), "reduction": None})
+    return loss  # a loss function already returns one value per example
+
+
+def _step_functions(run: _Run):
+    """Compiled train and validation steps returning the summed loss and its count.
+
+    Each replica sums its examples' losses; the gradient is taken of that sum over the
+    count of the whole global batch (all-reduced), so summing the gradients over the
+    replicas gives the gradient of the global mean, whatever the per-replica split.
+    """
+    import tensorflow as tf
+
+    model, optimizer, strategy = run.model, run.model.optimizer, run.distribution
+    loss_fn = _unreduced(model.loss)
+    with strategy.scope():
+        optimizer.build(model.trainable_variables)  # no variable is created inside a step
+
+    def sums(inputs, targets, training):
+        values = tf.cast(loss_fn(targets, model(inputs, training=training)), tf.float32)
+        return tf.reduce_sum(values), tf.cast(tf.size(values), tf.float32)
+
+    def train_replica(inputs, targets):
+        with tf.GradientTape() as tape:
+            total, count = sums(inputs, targets, True)
+            context = tf.distribute.get_replica_context()
+            loss = total / tf.maximum(context.all_reduce("SUM", count), 1.0)
+        gradients = tape.gradient(optimizer.scale_loss(loss), model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+        return total, count
+
+    def reduced(replica_fn):
+        @tf.function(reduce_retracing=True)
+        def step(inputs, targets):
+            total, count = strategy.run(replica_fn, args=(inputs, targets))
+            return strategy.reduce("SUM", total, axis=None), strategy.reduce(
+                "SUM", count, axis=None
+            )
+
+        return step
+
+    return reduced(train_replica), reduced(lambda x, y: sums(x, y, False))
+
+
+def _epoch_loss(step, batches, on_batch=None) -> float:
+    total, count = 0.0, 0.0
+    for batch, (inputs, targets) in enumerate(batches):
+        batch_total, batch_count = step(inputs, targets)
+        if not math.isfinite(float(batch_total)):
+            raise RuntimeError(f"NaN or Inf loss encountered at batch {batch}.")
+        total, count = total + float(batch_total), count + float(batch_count)
+        if on_batch is not None:
+            on_batch(batch)
+    return total / count
 
 
 def _tape_loop(run: _Run, throughput: _Throughput, steps_per_epoch: int | None) -> None:
-    import tensorflow as tf
-
-    model, loss_fn, optimizer = run.model, run.model.loss, run.model.optimizer
-
-    @tf.function(reduce_retracing=True)
-    def train_step(inputs, targets):
-        with tf.GradientTape() as tape:
-            loss = loss_fn(targets, model(inputs, training=True))
-        gradients = tape.gradient(optimizer.scale_loss(loss), model.trainable_variables)
-        optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
-        return loss
-
-    @tf.function(reduce_retracing=True)
-    def validation_step(inputs, targets):
-        return loss_fn(targets, model(inputs, training=False))
-
+    train_step, validation_step = _step_functions(run)
     train_batches = run.data.train
     if steps_per_epoch is not None:
         train_batches = train_batches.take(steps_per_epoch)
+    distribute = run.distribution.experimental_distribute_dataset
+    train_batches, validation_batches = distribute(train_batches), distribute(run.data.validation)
     best = math.inf
     with open(run.run_dir / HISTORY_CSV, "w", encoding="utf-8") as log:
         log.write("epoch,loss,val_loss\n")
         for epoch in range(run.recipe.epochs):
             throughput.on_epoch_begin(epoch)
-            losses = []
-            for batch, (inputs, targets) in enumerate(train_batches):
-                losses.append(float(train_step(inputs, targets)))
-                throughput.on_train_batch_end(batch)
-                if not math.isfinite(losses[-1]):
-                    raise RuntimeError(f"NaN or Inf loss encountered at batch {batch}.")
+            loss = _epoch_loss(train_step, train_batches, throughput.on_train_batch_end)
             throughput.on_epoch_end(epoch)
-            validation = [float(validation_step(x, y)) for x, y in run.data.validation]
-            loss, val_loss = sum(losses) / len(losses), sum(validation) / len(validation)
+            val_loss = _epoch_loss(validation_step, validation_batches)
             log.write(f"{epoch},{loss},{val_loss}\n")
             log.flush()
             print(
@@ -753,7 +916,7 @@ def _tape_loop(run: _Run, throughput: _Throughput, steps_per_epoch: int | None) 
             )
             if val_loss < best:
                 best = val_loss
-                model.save(run.run_dir / MODEL_FILE)
+                _save_model_atomically(run.model, run.run_dir)
 
 
 def evaluate_run(

@@ -16,7 +16,8 @@ from rnn_zoo import get_model, get_spec, list_models
 from rnn_zoo.data.imdb import build_vectorizer
 from rnn_zoo.data.time_series import denormalize_target, normalize
 from rnn_zoo.data.ud_treebank import TokenEncoder
-from rnn_zoo.export import export_saved_model, next_version
+from rnn_zoo.decoding import translate
+from rnn_zoo.export import EXPORT_BEAM_WIDTH, export_saved_model, next_version
 from rnn_zoo.generation import CharGenerator, generate_text
 
 # Loads the export, calls one signature with arguments saved as .npy files, saves the outputs.
@@ -119,12 +120,25 @@ def tagging_case(result, metadata):
     )
 
 
+ENGLISH = ["Hello.", "I am cold.", "Tom is here!"]
+
+
+def translation_case(result, metadata):
+    translations = translate(result.model, ENGLISH, metadata=metadata, beam_width=EXPORT_BEAM_WIDTH)
+    return (
+        "translate",
+        {"texts": np.array(ENGLISH, dtype=object)},
+        {"translation": np.array([text.encode() for text in translations], dtype=object)},
+    )
+
+
 CASES = {
     "image_classification": image_case,
     "text_classification": text_case,
     "forecasting": forecast_case,
     "text_generation": generation_case,
     "sequence_tagging": tagging_case,
+    "translation": translation_case,
 }
 INPUT_DTYPES = {
     "image_classification": "DT_UINT8",
@@ -132,6 +146,7 @@ INPUT_DTYPES = {
     "forecasting": "DT_FLOAT",
     "text_generation": "DT_STRING",
     "sequence_tagging": "DT_STRING",
+    "translation": "DT_STRING",
 }
 
 

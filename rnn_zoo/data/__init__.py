@@ -20,6 +20,7 @@ DATASETS = {
     "imdb": "rnn_zoo.data.imdb:load_imdb",
     "text_corpus": "rnn_zoo.data.text_corpus:load_text_corpus",
     "time_series": "rnn_zoo.data.time_series:load_time_series",
+    "translation_pairs": "rnn_zoo.data.translation:load_translation_pairs",
     "ud_english_ewt": "rnn_zoo.data.ud_treebank:load_conllu",
 }
 

@@ -333,6 +333,11 @@ def _read_csv(
         raise ValueError(
             f"{name} is not valid UTF-8 text ({error.reason}); expected a UTF-8 CSV file"
         ) from None
+    except csv.Error as error:  # e.g. a field over the csv module's size limit
+        raise ValueError(
+            f"{name} line {reader.line_num} is not readable as CSV ({error}); expected a "
+            "CSV file of readings with a header row"
+        ) from None
     cells = [list(column) for column in zip(*rows, strict=True)] or [[] for _ in wanted]
     return dict(zip(wanted, cells, strict=True)), lines
 

@@ -25,6 +25,7 @@ DEFAULT_PARAMETERS = {
     "text_generator": 5_330_241,
     "gru_classifier": 2_597_313,
     "sequence_tagger": 2_709_202,
+    "seq2seq": 2_060_936,
 }
 RECURRENT_MODELS = [name for name in list_models() if "cell" in get_spec(name).factory_arguments()]
 
