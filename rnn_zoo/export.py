@@ -340,7 +340,9 @@ def export_saved_model(
     Raises:
         FileNotFoundError: If the run directory lacks its files.
         ValueError: If ``task`` is unknown or the version already exists.
-        TypeError: If a model is passed without ``metadata`` or ``task``.
+        TypeError: If a model is passed without ``metadata`` or ``task``, or
+            ``metadata`` is not a dict or DataBundle.
+        ValueError: If ``metadata`` lacks what the task's export needs.
 
     Example:
         >>> export_saved_model("saved_models/baseline/latest")  # doctest: +SKIP
@@ -355,6 +357,11 @@ def export_saved_model(
         check_choice("task", task, TASKS)
         model, name = model_or_run_dir, model_or_run_dir.name
         metadata = metadata.metadata if isinstance(metadata, DataBundle) else metadata
+        if not isinstance(metadata, dict):
+            raise TypeError(
+                f"metadata={metadata!r} is not accepted; expected the model's DataBundle or "
+                "its metadata dict"
+            )
     else:
         raise TypeError(
             f"model_or_run_dir={model_or_run_dir!r} is not accepted; expected a run directory "
@@ -365,5 +372,11 @@ def export_saved_model(
         check_int("version", version)
     if version is not None and (base / str(version)).exists():
         raise ValueError(f"version={version} already exists at {base / str(version)}")
-    module = SERVING_MODULES[task](model, metadata)
+    try:
+        module = SERVING_MODULES[task](model, metadata)
+    except KeyError as error:
+        raise ValueError(
+            f"metadata lacks {error}, which a {task!r} export needs; pass the metadata of the "
+            "DataBundle the model was trained on"
+        ) from error
     return _write_atomically(module, base, version)

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import datetime
 import fcntl
+import inspect
 import json
 import math
 import os
@@ -25,7 +26,7 @@ from typing import Any
 
 import keras
 
-from rnn_zoo.data import DataBundle, load_dataset
+from rnn_zoo.data import DataBundle, get_loader, load_dataset
 from rnn_zoo.device import (
     STRATEGIES,
     check_cudnn_eligible,
@@ -35,7 +36,7 @@ from rnn_zoo.device import (
     resolve_precision,
     select_device,
 )
-from rnn_zoo.registry import ModelSpec, Recipe, get_spec
+from rnn_zoo.registry import ModelSpec, Recipe, get_spec, list_models
 from rnn_zoo.runs import (
     BACKUP_DIR,
     HISTORY_CSV,
@@ -224,7 +225,12 @@ def _resolve_recipe(spec: ModelSpec | None, recipe: Recipe | str | None) -> Reci
     if isinstance(recipe, Recipe):
         return recipe
     if isinstance(recipe, str):
-        return get_spec(recipe).recipe
+        return get_spec(check_choice("recipe", recipe, list_models())).recipe
+    if recipe is not None:
+        raise TypeError(
+            f"recipe={recipe!r} is not accepted; expected a Recipe, the name of a registered "
+            "model whose recipe to use, or None for the model's own"
+        )
     if spec is None:
         raise TypeError(
             "recipe=None is not accepted with a keras.Model; pass a Recipe or the name of a "
@@ -245,6 +251,33 @@ def _check_arguments(epochs, batch_size, learning_rate, seed, resume, early_stop
     check_bool("resume", resume)
     if early_stopping_patience is not None:
         check_int("early_stopping_patience", early_stopping_patience)
+
+
+def _check_options(name: str, options: Any, accepted: list[str], owner: str) -> None:
+    """Checks ``data_options`` / ``model_options``: a dict of arguments that ``owner`` takes."""
+    if options is None:
+        return
+    if not isinstance(options, dict) or not all(isinstance(key, str) for key in options):
+        raise TypeError(
+            f"{name}={options!r} is not accepted; expected a dict of keyword arguments of "
+            f"{owner} ({', '.join(accepted)})"
+        )
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise TypeError(
+            f"{name} key(s) {', '.join(map(repr, unknown))} are not arguments of {owner}; "
+            f"accepted: {', '.join(accepted)}"
+        )
+
+
+def _check_spec_options(spec: ModelSpec, data_options: Any, model_options: Any) -> None:
+    """Checks the options of a registered model's loader and factory before any work."""
+    loader = get_loader(spec.dataset)
+    set_by_training = ("path", "batch_size", "seed")
+    loader_arguments = [p for p in inspect.signature(loader).parameters if p not in set_by_training]
+    _check_options("data_options", data_options, loader_arguments, loader.__name__)
+    factory_arguments = list(spec.factory_arguments())
+    _check_options("model_options", model_options, factory_arguments, spec.factory.__name__)
 
 
 def compile_model(
@@ -395,6 +428,8 @@ def _prepare(
         )
     if spec is None and data is None:
         raise TypeError("data=None is not accepted with a keras.Model; pass a DataBundle")
+    if spec is not None:
+        _check_spec_options(spec, data_options, model_options)
     if data is not None and batch_size is not None:
         raise ValueError(
             f"batch_size={batch_size!r} cannot be applied to data that is already batched; "

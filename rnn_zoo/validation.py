@@ -212,6 +212,34 @@ def check_name(name: str, value: Any) -> str:
     return value
 
 
+def check_vocabulary(name: str, value: Any) -> list[str]:
+    """Checks a saved vocabulary: a non-empty list or tuple of strings in id order.
+
+    Args:
+        name: The argument's name.
+        value: The value to check, e.g. ``metadata["vocabulary"]``.
+
+    Returns:
+        The tokens as a list.
+
+    Raises:
+        TypeError: If ``value`` is not a list or tuple of strings.
+        ValueError: If it is empty.
+
+    Example:
+        >>> check_vocabulary("vocabulary", ("", "[UNK]", "the"))
+        ['', '[UNK]', 'the']
+    """
+    if not isinstance(value, (list, tuple)) or not all(isinstance(token, str) for token in value):
+        raise TypeError(
+            f"{name} of type {type(value).__name__} is not accepted; expected a list of "
+            "strings in id order, as a loader saves it in its metadata"
+        )
+    if not value:
+        raise ValueError(f"{name}=[] is empty; expected a list of tokens in id order")
+    return list(value)
+
+
 def check_shape(
     name: str, value: Any, *, ndim: int, allow_none: Sequence[int] = ()
 ) -> tuple[int | None, ...]:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import io
+from functools import partial
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rnn_zoo import get_spec, list_models
+from rnn_zoo import get_model, get_spec, list_models
+from rnn_zoo.cli import main
+from rnn_zoo.data import DATASETS, get_loader
+from rnn_zoo.export import export_saved_model
+from rnn_zoo.generation import generate_text
+from rnn_zoo.training import train
 
 # Values of the wrong type or range for any factory argument.
 BAD_VALUES = st.one_of(
@@ -63,3 +71,139 @@ def test_every_factory_argument_is_documented():
         doc = inspect.getdoc(factory)
         for argument in get_spec(name).factory_arguments():
             assert f"{argument}:" in doc, f"{factory.__name__} does not document {argument}"
+
+
+# Everything past the factories: a drawn bad value either is refused with an error that
+# names its argument, before any file is read, or passes validation and the call then
+# reports the missing data or run directory it was pointed at. Anything else (a deep
+# TensorFlow error, a hang, a file written) fails.
+MISSING = "/nonexistent/rnn_zoo_fuzz"
+FUZZ_SETTINGS = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+
+def refused_naming(call, argument: str) -> bool:
+    """Calls with one drawn value: True when refused naming ``argument``, False if accepted."""
+    try:
+        call()
+    except FileNotFoundError:  # validation passed; the missing path is what stops it
+        return False
+    except (ValueError, TypeError) as error:
+        assert argument in str(error), f"{argument}: {error}"
+        return True
+    raise AssertionError(f"{argument}: the call neither refused the value nor reached a file")
+
+
+def keyword_arguments(function, *excluded: str) -> list[str]:
+    parameters = inspect.signature(function).parameters.values()
+    return sorted(p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.name not in excluded)
+
+
+@pytest.mark.parametrize("dataset", sorted(DATASETS))
+@FUZZ_SETTINGS
+@given(data=st.data())
+def test_loaders_refuse_bad_values_before_reading(dataset, data):
+    loader = get_loader(dataset)
+    argument = data.draw(st.sampled_from(keyword_arguments(loader)))
+    value = data.draw(BAD_VALUES)
+    refused_naming(lambda: loader(MISSING, **{argument: value}), argument)
+
+
+TRAIN_ARGUMENTS = keyword_arguments(train, "output_dir", "data_dir")
+
+
+@FUZZ_SETTINGS
+@given(data=st.data())
+def test_train_refuses_bad_values_before_loading_or_writing(data, tmp_path):
+    argument = data.draw(st.sampled_from(TRAIN_ARGUMENTS))
+    value = data.draw(BAD_VALUES)
+    output = tmp_path / "runs"
+    call = partial(train, "lstm", data_dir=MISSING, output_dir=output, **{argument: value})
+    refused_naming(call, argument)
+    assert not output.exists(), f"{argument}={value!r} wrote {list(output.rglob('*'))}"
+
+
+@pytest.fixture(scope="module")
+def tiny_generator():
+    vocabulary = [chr(c) for c in range(32, 97)]
+    return get_model("text_generator", vocab_size=len(vocabulary), units=8), vocabulary
+
+
+@FUZZ_SETTINGS
+@given(data=st.data())
+def test_generate_text_refuses_bad_values_before_generating(data, tiny_generator):
+    model, vocabulary = tiny_generator
+    arguments = keyword_arguments(generate_text, "vocabulary", "safe_mode") + ["prompt"]
+    argument = data.draw(st.sampled_from(arguments))
+    value = data.draw(BAD_VALUES)
+    call = {"prompt": "ABC", "vocabulary": vocabulary, argument: value}
+    prompt = call.pop("prompt")
+    try:
+        generate_text(model, prompt, **{"num_chars": 5, **call})
+    except (ValueError, TypeError) as error:
+        assert argument in str(error), str(error)
+    # else: a valid draw (seed=0, a positive temperature, top_k=None) generated text
+
+
+@FUZZ_SETTINGS
+@given(data=st.data())
+def test_export_refuses_bad_values_and_writes_nothing(data, tmp_path):
+    model = get_model("lstm", units=4)
+    metadata = {"mean": [0.0], "std": [1.0], "target_index": 0, "input_width": 10}
+    argument = data.draw(st.sampled_from(["task", "version", "metadata", "model_or_run_dir"]))
+    value = data.draw(BAD_VALUES)
+    call = {"model_or_run_dir": model, "metadata": metadata, "task": "forecasting"}
+    call[argument] = value
+    if argument == "version" and value is None:
+        return  # None is the default: the next free version
+    source = call.pop("model_or_run_dir")
+    refused_naming(lambda: export_saved_model(source, tmp_path / "out", **call), argument)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+# Every command-line flag that takes a value, with values argparse or rnn_zoo must refuse.
+CLI_FLAGS = {
+    "train": [
+        "--epochs",
+        "--batch-size",
+        "--learning-rate",
+        "--seed",
+        "--steps-per-epoch",
+        "--device",
+        "--precision",
+        "--strategy",
+        "--set",
+        "--fraction",
+        "--early-stopping",
+    ],
+    "generate": ["--length", "--temperature", "--top-k", "--seed", "--num-streams"],
+}
+CLI_BAD_TEXT = st.one_of(
+    st.sampled_from(["", "-1", "0", "nan", "inf", "1e9999", "abc", "=", "x=", "1.5"]),
+    st.text(alphabet="-=.,:x0123456789 ", min_size=1, max_size=6),
+)
+
+
+@pytest.mark.parametrize("command", sorted(CLI_FLAGS))
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_cli_flags_with_bad_values_exit_2_with_one_line(command, data):
+    flag = data.draw(st.sampled_from(CLI_FLAGS[command]))
+    value = data.draw(CLI_BAD_TEXT)
+    target = ["lstm", "--data-dir", MISSING] if command == "train" else [MISSING, "--prompt", "A"]
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = main([command, *target, flag, value])
+        except SystemExit as exit_:  # argparse's own refusal
+            code = exit_.code
+    lines = stderr.getvalue().strip().splitlines()
+    if code == 1:  # the value was valid; the missing data or run directory stopped it
+        assert MISSING in stderr.getvalue(), stderr.getvalue()
+        return
+    assert code == 2, stderr.getvalue()
+    assert "Traceback" not in stderr.getvalue()
+    assert lines and (flag in lines[-1] or flag.strip("-").replace("-", "_") in lines[-1]), lines

@@ -52,7 +52,13 @@ from rnn_zoo.data.windows import (
     keep_leading,
     leading_count,
 )
-from rnn_zoo.validation import check_bool, check_choice, check_fraction, check_int
+from rnn_zoo.validation import (
+    check_bool,
+    check_choice,
+    check_fraction,
+    check_int,
+    check_vocabulary,
+)
 
 ACL_IMDB = RemoteFile(
     filename="aclImdb_v1.tar.gz",
@@ -131,16 +137,7 @@ def build_vectorizer(
     if max_tokens is not None:
         check_int("max_tokens", max_tokens, minimum=3)
     if vocabulary is not None:
-        if not isinstance(vocabulary, (list, tuple)) or not all(
-            isinstance(token, str) for token in vocabulary
-        ):
-            raise TypeError(
-                f"vocabulary of type {type(vocabulary).__name__} is not accepted; expected "
-                "a list of strings, e.g. metadata['vocabulary']"
-            )
-        if not vocabulary:
-            raise ValueError("vocabulary=[] is empty; expected a list of tokens in id order")
-        vocabulary = list(vocabulary)
+        vocabulary = check_vocabulary("vocabulary", vocabulary)
     return keras.layers.TextVectorization(
         max_tokens=max_tokens,
         standardize=standardize_review,

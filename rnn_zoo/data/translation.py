@@ -68,7 +68,7 @@ from rnn_zoo.data.windows import (
     leading_count,
     split_bounds,
 )
-from rnn_zoo.validation import check_int
+from rnn_zoo.validation import check_int, check_vocabulary
 
 PAIRS_SHA256 = "0bb85dbaa1c896844649094d7eaf2e34bee34e84fe362b26ce7e8f2e12aae104"
 FRA_ENG = RemoteFile(
@@ -188,16 +188,7 @@ def build_translation_vectorizer(
     if max_tokens is not None:
         check_int("max_tokens", max_tokens, minimum=3)
     if vocabulary is not None:
-        if not isinstance(vocabulary, (list, tuple)) or not all(
-            isinstance(token, str) for token in vocabulary
-        ):
-            raise TypeError(
-                f"vocabulary of type {type(vocabulary).__name__} is not accepted; expected a "
-                "list of strings, e.g. metadata['source_vocabulary']"
-            )
-        if not vocabulary:
-            raise ValueError("vocabulary=[] is empty; expected a list of tokens in id order")
-        vocabulary = list(vocabulary)
+        vocabulary = check_vocabulary("vocabulary", vocabulary)
     return keras.layers.TextVectorization(
         max_tokens=max_tokens,
         standardize=None,
