@@ -191,6 +191,8 @@ def compare(name: str, steps: int, repeats: int, quick: bool) -> dict:
         row[f"{label}_infer_examples_per_s"] = round(
             batch / harness.median(infer_seconds[label]), 1
         )
+        spread = max(train_seconds[label]) / min(train_seconds[label])
+        row[f"{label}_train_slowest_over_fastest"] = round(spread, 3)
     row["train_ratio"] = round(
         row["rnn_zoo_train_examples_per_s"] / row["plain_train_examples_per_s"], 3
     )
@@ -210,8 +212,8 @@ def matmul_peak(size: int = 4096, repeats: int = 5) -> float:
 
 def main() -> None:
     parser = harness.parser(__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--repeats", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=6)
     parser.add_argument("--models", nargs="*", default=list(TWINS))
     args = parser.parse_args()
     harness.use_shared_data()
