@@ -46,6 +46,7 @@ from rnn_zoo.data.sources import RemoteFile, keras_cache_dir, resolve_file, sha2
 from rnn_zoo.data.windows import (
     SPLITS,
     Arrays,
+    batch_by_length,
     carve_validation,
     check_data_fraction,
     finish_pipeline,
@@ -285,6 +286,29 @@ def _from_tfds(data_dir, validation_split: float, seed: int, fraction: float):
     return keep_leading({"train": train, "validation": validation, "test": test}, fraction)
 
 
+def _bucketed_pipeline(
+    arrays: Arrays, vectorizer, *, batch_size: int, seed: int, shuffle: bool, length: int
+) -> tf.data.Dataset:
+    """Vectorized once and cached, each review cut to its own length, batched by length."""
+    ids = (
+        tf.data.Dataset.from_tensor_slices(arrays)
+        .batch(1024)
+        .map(lambda text, label: (vectorizer(text), label), num_parallel_calls=tf.data.AUTOTUNE)
+        .unbatch()
+        .map(lambda ids, label: (ids[: tf.math.count_nonzero(ids, dtype=tf.int32)], label))
+        .cache()
+    )
+    if shuffle:
+        ids = ids.shuffle(len(arrays[1]), seed=seed, reshuffle_each_iteration=True)
+    batches = batch_by_length(
+        ids,
+        batch_size=batch_size,
+        length_of=lambda ids, label: tf.shape(ids)[0],
+        widths=[length * quarter // 4 for quarter in (1, 2, 3, 4)],
+    )
+    return batches.prefetch(tf.data.AUTOTUNE)
+
+
 def _pipeline(
     arrays: Arrays, vectorizer, *, batch_size: int, seed: int, shuffle: bool
 ) -> tf.data.Dataset:
@@ -312,6 +336,7 @@ def load_imdb(
     sequence_length: int = 200,
     vectorize: bool = True,
     source: str = "files",
+    bucket_by_length: bool = False,
 ) -> DataBundle:
     """Loads IMDB reviews for sentiment classification (0 = negative, 1 = positive).
 
@@ -338,6 +363,11 @@ def load_imdb(
         vectorize: Map reviews to ids in the pipelines (``int64 [batch,
             sequence_length]``); with ``False`` they yield the raw strings ``[batch]``
             and the model or the caller applies ``bundle.preprocessor``. Defaults to True.
+        bucket_by_length: With ``vectorize``, cut each review's ids to its own length
+            (at most ``sequence_length``) and batch reviews of similar length together,
+            right-padded to a quarter, a half, three quarters or all of
+            ``sequence_length``, instead of padding every review to ``sequence_length``.
+            Defaults to False.
         source: ``"files"`` reads the review files; ``"tfds"`` reads TFDS's
             ``imdb_reviews`` (train and test), preparing it first, if needed, from the
             full ``aclImdb_v1.tar.gz`` found by ``resolve_file`` (see
@@ -375,6 +405,7 @@ def load_imdb(
     check_int("sequence_length", sequence_length)
     check_bool("vectorize", vectorize)
     check_choice("source", source, SOURCES)
+    check_bool("bucket_by_length", bucket_by_length)
     if source == "tfds":
         tfds_source.check_data_dir(path)
 
@@ -382,16 +413,28 @@ def load_imdb(
     splits = load(path, validation_split, seed, fraction)
     vectorizer = build_vectorizer(None, sequence_length, max_tokens=max_tokens)
     vectorizer.adapt(splits["train"][0], batch_size=1024)
-    datasets = {
-        split: _pipeline(
-            splits[split],
-            vectorizer if vectorize else None,
-            batch_size=batch_size,
-            seed=seed,
-            shuffle=split == "train",
-        )
-        for split in SPLITS
-    }
+    options = {"batch_size": batch_size, "seed": seed}
+    if vectorize and bucket_by_length:
+        datasets = {
+            split: _bucketed_pipeline(
+                splits[split],
+                vectorizer,
+                shuffle=split == "train",
+                length=sequence_length,
+                **options,
+            )
+            for split in SPLITS
+        }
+    else:
+        datasets = {
+            split: _pipeline(
+                splits[split],
+                vectorizer if vectorize else None,
+                shuffle=split == "train",
+                **options,
+            )
+            for split in SPLITS
+        }
     return DataBundle(
         name="imdb",
         train=datasets["train"],

@@ -287,7 +287,7 @@ def _pipeline(
         dataset,
         batch_size=batch_size,
         length_of=lambda inputs, tags: tf.shape(tags)[0],
-        boundaries=LENGTH_BUCKETS,
+        widths=[*LENGTH_BUCKETS, max(len(sentence.words) for sentence in sentences)],
     )
     return dataset.prefetch(tf.data.AUTOTUNE)
 

@@ -172,21 +172,22 @@ def batch_by_length(
     *,
     batch_size: int,
     length_of: Callable[..., tf.Tensor],
-    boundaries: Sequence[int],
+    widths: Sequence[int],
 ) -> tf.data.Dataset:
     """Batches variable-length examples with others of similar length, right-padded.
 
-    Examples fall into buckets by length (``bucket_by_sequence_length``); each batch
-    holds ``batch_size`` examples of one bucket, padded with 0 at the end to its own
-    longest example, so short sequences are not padded to the longest of the data.
-    A bucket's last, smaller batch is kept.
+    Each example goes to the bucket of the smallest width that holds it
+    (``bucket_by_sequence_length``); a batch holds ``batch_size`` examples of one
+    bucket, padded with 0 at the end to that width. Short sequences are not padded to
+    the longest of the data, and batches come in a few fixed widths, so a compiled
+    training step is traced once per width rather than once per batch. A bucket's
+    last, smaller batch is kept.
 
     Args:
         dataset: Unbatched examples whose components have a leading time axis.
         batch_size: Examples per batch.
         length_of: Maps an example's components to its length (a scalar int tensor).
-        boundaries: Increasing bucket edges; lengths ``< boundaries[0]`` share the
-            first bucket, lengths ``>= boundaries[-1]`` the last.
+        widths: Increasing padded lengths; the last must hold the longest example.
 
     Returns:
         The batched dataset.
@@ -194,12 +195,14 @@ def batch_by_length(
     Example:
         >>> rows = tf.data.Dataset.from_tensor_slices(tf.ragged.constant([[1], [1, 2, 3]]))
         >>> batches = batch_by_length(rows, batch_size=2, length_of=lambda x: tf.shape(x)[0],
-        ...                           boundaries=(2,))
+        ...                           widths=(2, 4))
     """
+    widths = sorted(set(widths))
     return dataset.bucket_by_sequence_length(
         lambda *example: tf.cast(length_of(*example), tf.int32),
-        bucket_boundaries=list(boundaries),
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        bucket_boundaries=[width + 1 for width in widths],
+        bucket_batch_sizes=[batch_size] * (len(widths) + 1),
+        pad_to_bucket_boundary=True,
     )
 
 

@@ -149,6 +149,28 @@ def test_vectorized_pipeline(small):
     assert counts == [200, 1000]
 
 
+def test_length_buckets_keep_every_review_and_its_ids(small, extracted):
+    bucketed = load_imdb(extracted, **SMALL, bucket_by_length=True)
+    assert bucketed.metadata["vocabulary"] == small.metadata["vocabulary"]
+    for split in ("train", "test"):
+        fixed_rows = {}
+        for ids, labels in getattr(small, split):
+            for row, label in zip(ids.numpy(), labels.numpy(), strict=True):
+                fixed_rows.setdefault(tuple(row[row > 0]), []).append(int(label))
+        bucketed_rows, widths = {}, []
+        for ids, labels in getattr(bucketed, split):
+            widths.append(ids.shape[1])
+            lengths = (ids.numpy() > 0).sum(axis=1)
+            assert ids.shape[1] in (30, 60, 90, 120) and lengths.max() <= ids.shape[1]
+            for row, label in zip(ids.numpy(), labels.numpy(), strict=True):
+                assert (row[: (row > 0).sum()] > 0).all()  # right-padded
+                bucketed_rows.setdefault(tuple(row[row > 0]), []).append(int(label))
+        assert {k: sorted(v) for k, v in bucketed_rows.items()} == {
+            k: sorted(v) for k, v in fixed_rows.items()
+        }
+        assert min(widths) < 120
+
+
 def test_vectorizer_rebuilds_from_metadata(small):
     rebuilt = build_vectorizer(small.metadata["vocabulary"], small.metadata["sequence_length"])
     reviews = tf.constant(["A wonderful FILM!<br /><br />Loved it.", "zzzqqqx, awful", ""])
@@ -214,6 +236,7 @@ def test_default_lookup_uses_the_data_dir_variable(shared_data, monkeypatch, ext
         ({"max_tokens": 2}, ValueError, ["max_tokens", ">= 3"]),
         ({"sequence_length": 0}, ValueError, ["sequence_length"]),
         ({"vectorize": 1}, TypeError, ["vectorize"]),
+        ({"bucket_by_length": "yes"}, TypeError, ["bucket_by_length"]),
     ],
 )
 def test_bad_arguments_fail_before_reading(tmp_path, kwargs, error, words):

@@ -65,11 +65,12 @@ def test_batches_are_right_padded_with_matching_masks(bundle):
         assert tags.max() <= len(UPOS_TAGS)
 
 
-def test_batches_group_sentences_of_similar_length(bundle):
+def test_batches_group_sentences_of_similar_length(bundle, folder):
+    longest = max(len(s.words) for s in read_conllu(folder / "en_ewt-ud-train.conllu"))
     widths = [int(tags.shape[1]) for _, tags in bundle.train]
     padding = sum(int(tf.reduce_sum(tf.cast(tags == 0, tf.int32))) for _, tags in bundle.train)
-    assert padding < 0.35 * README_COUNTS["train"][1]  # random batches pad about 1.5x that
-    assert min(widths) < 8 and max(widths) > 64
+    assert padding < 0.5 * README_COUNTS["train"][1]  # random batches pad about 1.5x the words
+    assert set(widths) == {8, 16, 24, 32, 48, 64, longest}
 
 
 def test_vocabularies_come_from_train_only(bundle, folder):
