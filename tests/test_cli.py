@@ -135,7 +135,7 @@ def test_generate_prints_the_prompt_and_its_continuation(trained_run, capsys):
         (["train", "lstn"], "model 'lstn' is not registered (did you mean 'lstm'?)"),
         (["train", "lstm", "--epochs", "0"], "epochs=0 is out of range"),
         (["train", "lstm", "--learning-rate", "-1"], "learning_rate=-1.0"),
-        (["train", "lstm", "--set", "unitz=3"], "'lstm' does not take 'unitz'"),
+        (["train", "lstm", "--set", "unitz=3"], "'unitz' are not arguments of build_lstm"),
         (["train", "lstm", "--set", "cell=lstn"], "cell='lstn' is not one of"),
         (["train", "lstm", "--fraction", "1.5"], "fraction=1.5"),
         (["generate", "nowhere", "--prompt", "a", "--temperature", "0"], "temperature=0.0"),
