@@ -286,11 +286,24 @@ _COMMANDS = {
 }
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes each record to ``sys.stderr`` as it is then, not as it was when created."""
+
+    @property
+    def stream(self):
+        """The current ``sys.stderr`` (a notebook or a test may have replaced it)."""
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
 def _show_rnn_zoo_logs() -> None:
     """Prints rnn_zoo's own info lines (e.g. the CPU fallback) and nobody else's."""
     logger = logging.getLogger("rnn_zoo")
     if not logger.handlers:
-        handler = logging.StreamHandler()
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("rnn-zoo: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
