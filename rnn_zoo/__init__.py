@@ -6,7 +6,7 @@ TensorFlow and Keras load the first time a name below is used.
 Example:
     >>> from rnn_zoo import build_lstm, list_models
     >>> list_models()
-    ['baseline', 'gru_classifier', 'lstm', 'text_generator']
+    ['baseline', 'gru_classifier', 'lstm', 'seq2seq', 'sequence_tagger', 'text_generator']
 """
 
 from __future__ import annotations
