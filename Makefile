@@ -19,7 +19,7 @@ lint: $(BIN)/rnn-zoo
 	$(BIN)/ruff check .
 
 test: lint
-	RNN_ZOO_NOTEBOOK_QUICK=1 $(BIN)/pytest -q --durations=15 --nbmake tests notebooks
+	RNN_ZOO_NOTEBOOK_QUICK=1 $(BIN)/pytest -q -n 2 --durations=15 --nbmake tests notebooks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
