@@ -108,17 +108,20 @@ class ForecasterServing(_Serving):
 
     def __init__(self, model: keras.Model, metadata: dict[str, Any]):
         super().__init__(model)
-        self.mean = tf.constant(metadata["mean"], tf.float32)
-        self.std = tf.constant(metadata["std"], tf.float32)
-        index = metadata["target_index"]
-        self.target_mean = tf.constant(metadata["mean"][index], tf.float32)
-        self.target_std = tf.constant(metadata["std"][index], tf.float32)
+        from rnn_zoo.data.time_series import FeatureScaling
+
+        self.scaling = FeatureScaling.from_metadata(metadata)
+        self.logged = tf.constant(self.scaling.log_features, tf.int32)
         spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32, name="windows")
         self.serving_default = tf.function(self._forecast).get_concrete_function(spec)
 
     def _forecast(self, windows):
-        normalized = self.model((windows - self.mean) / self.std, training=False)
-        forecast = normalized * self.target_std + self.target_mean
+        tf.debugging.assert_non_negative(
+            tf.gather(windows, self.logged, axis=-1),
+            message="features read as log(1 + x) must not be negative",
+        )
+        normalized = self.model(self.scaling(windows), training=False)
+        forecast = self.scaling.target_from_outputs(normalized)
         return {"forecast": tf.reshape(forecast, [tf.shape(windows)[0], -1])[:, 0]}
 
 

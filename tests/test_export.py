@@ -84,7 +84,10 @@ def forecast_case(result, metadata):
     rng = np.random.default_rng(0)
     mean, std = np.array(metadata["mean"]), np.array(metadata["std"])
     width = metadata["input_width"]
-    raw = (mean + std * rng.normal(size=(4, width, len(mean)))).astype("float32")
+    raw = mean + std * rng.normal(size=(4, width, len(mean)))
+    logged = [metadata["features"].index(name) for name in metadata["log_features"]]
+    raw[..., logged] = np.expm1(raw[..., logged])  # back from log(1 + x) to raw units
+    raw = raw.astype("float32")
     forecast = denormalize_target(result.model(normalize(raw, metadata)).numpy(), metadata)[:, 0]
     return "serving_default", {"windows": raw}, {"forecast": forecast}
 

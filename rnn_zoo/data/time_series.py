@@ -19,8 +19,12 @@ target is the target column ``horizon`` rows after the window's last row. The ro
 split by position into train, validation and test (``split`` fractions); each window
 and its target lie inside one split. Every feature (and the target) is normalized with
 the mean and standard deviation of the train rows only (a constant feature keeps a
-standard deviation of 1). :func:`normalize`, :func:`denormalize_target` and
-:func:`encode_columns` rebuild the preprocessing from the metadata alone.
+standard deviation of 1). A numeric column named in ``log_columns`` (a reading that is
+never negative and has a long tail, such as PM2.5) is normalized as ``log(1 + x)``, and
+a forecast of such a target comes back through ``exp(y) - 1``, so the model sees
+relative changes and an error on a smog peak weighs no more than one on a clean day.
+:func:`normalize`, :func:`denormalize_target`, :func:`encode_columns` and the
+:class:`FeatureScaling` layer rebuild the preprocessing from the metadata alone.
 """
 
 from __future__ import annotations
@@ -165,8 +169,15 @@ def encode_columns(columns: Mapping[str, Sequence[Any]], metadata: Mapping[str, 
     return np.concatenate(encoded, axis=1).astype("float32")
 
 
+def _log_indices(metadata: Mapping[str, Any]) -> list[int]:
+    """Positions of the features read as ``log(1 + x)`` (none in runs saved before)."""
+    return [metadata["features"].index(name) for name in metadata.get("log_features", ())]
+
+
 def normalize(raw_window: Any, metadata: Mapping[str, Any]) -> np.ndarray:
     """Maps raw feature values to model inputs: ``(x - mean) / std`` per feature.
+
+    Features in ``metadata["log_features"]`` become ``log(1 + x)`` first.
 
     Args:
         raw_window: An array ``[..., len(metadata["features"])]`` in raw units, e.g.
@@ -177,24 +188,36 @@ def normalize(raw_window: Any, metadata: Mapping[str, Any]) -> np.ndarray:
         The normalized float32 array, same shape.
 
     Raises:
-        ValueError: If the last dimension is not the number of features.
+        ValueError: If the last dimension is not the number of features, or a
+            feature read as ``log(1 + x)`` is negative.
 
     Example:
         >>> normalize(np.zeros((1, 24, 15)), bundle.metadata).shape  # doctest: +SKIP
         (1, 24, 15)
     """
-    values = np.asarray(raw_window, dtype="float64")
+    values = np.array(raw_window, dtype="float64")
     mean, std = np.asarray(metadata["mean"]), np.asarray(metadata["std"])
     if values.ndim == 0 or values.shape[-1] != len(mean):
         raise ValueError(
             f"raw_window has shape {values.shape}; expected a last dimension of "
             f"{len(mean)} features ({', '.join(metadata['features'])})"
         )
+    for index in _log_indices(metadata):
+        if (values[..., index] < 0).any():
+            raise ValueError(
+                f"raw_window has a negative {metadata['features'][index]!r} value "
+                f"({values[..., index].min()}); that feature is read as log(1 + x), so "
+                "expected values >= 0"
+            )
+        values[..., index] = np.log1p(values[..., index])
     return ((values - mean) / std).astype("float32")
 
 
 def denormalize_target(values: Any, metadata: Mapping[str, Any]) -> np.ndarray:
     """Maps normalized target values (labels or predictions) back to raw units.
+
+    Undoes :func:`normalize` for the target: ``y * std + mean``, then ``exp(y) - 1``
+    when the target is read as ``log(1 + x)``.
 
     Args:
         values: Normalized target values, any shape.
@@ -207,7 +230,90 @@ def denormalize_target(values: Any, metadata: Mapping[str, Any]) -> np.ndarray:
         >>> denormalize_target(model.predict(windows), bundle.metadata)  # doctest: +SKIP
     """
     index = metadata["target_index"]
-    return np.asarray(values, dtype="float64") * metadata["std"][index] + metadata["mean"][index]
+    values = np.asarray(values, dtype="float64")
+    restored = values * metadata["std"][index] + metadata["mean"][index]
+    return np.expm1(restored) if index in _log_indices(metadata) else restored
+
+
+@keras.saving.register_keras_serializable(package="rnn_zoo")
+class FeatureScaling(keras.layers.Layer):
+    """The time-series preprocessing as a layer: :func:`normalize` in ``keras.ops``.
+
+    Maps raw feature windows to model inputs (``log(1 + x)`` for the logged features,
+    whose negative values read as 0, then ``(x - mean) / std``), and with
+    :meth:`target_from_outputs` maps model outputs back to raw target units, so an
+    exported graph takes and returns raw units.
+
+    Args:
+        mean: Per-feature means, in the scale the model reads.
+        std: Per-feature standard deviations, same scale.
+        log_features: Positions of the features read as ``log(1 + x)``.
+        target_index: Position of the target among the features.
+        **kwargs: Keras layer arguments (``name``, ...).
+
+    Example:
+        >>> scaling = FeatureScaling.from_metadata(bundle.metadata)  # doctest: +SKIP
+        >>> forecast = scaling.target_from_outputs(model(scaling(raw)))  # doctest: +SKIP
+    """
+
+    def __init__(self, mean, std, log_features=(), target_index=0, **kwargs):
+        super().__init__(**kwargs)
+        self.mean = [float(value) for value in mean]
+        self.std = [float(value) for value in std]
+        self.log_features = sorted(int(index) for index in log_features)
+        self.target_index = int(target_index)
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, Any], **kwargs: Any) -> FeatureScaling:
+        """Builds the layer from a time-series bundle's metadata.
+
+        Args:
+            metadata: A time-series bundle's metadata (or a run's ``data.json`` one).
+            **kwargs: Keras layer arguments.
+
+        Returns:
+            A :class:`FeatureScaling` layer.
+
+        Example:
+            >>> FeatureScaling.from_metadata(bundle.metadata)(raw_windows)  # doctest: +SKIP
+        """
+        return cls(
+            metadata["mean"],
+            metadata["std"],
+            log_features=_log_indices(metadata),
+            target_index=metadata["target_index"],
+            **kwargs,
+        )
+
+    def call(self, windows):
+        """Returns model inputs for raw windows ``[..., features]``."""
+        values = keras.ops.cast(windows, "float32")
+        logged = [index in self.log_features for index in range(len(self.mean))]
+        values = keras.ops.where(logged, keras.ops.log1p(keras.ops.maximum(values, 0.0)), values)
+        return (values - self.mean) / self.std
+
+    def target_from_outputs(self, outputs):
+        """Maps normalized target values back to raw units (:func:`denormalize_target`).
+
+        Args:
+            outputs: Normalized target values, any shape.
+
+        Returns:
+            The values in the target's raw units, float32.
+        """
+        index = self.target_index
+        restored = keras.ops.cast(outputs, "float32") * self.std[index] + self.mean[index]
+        return keras.ops.expm1(restored) if index in self.log_features else restored
+
+    def get_config(self):
+        """Returns the layer's configuration."""
+        return {
+            **super().get_config(),
+            "mean": self.mean,
+            "std": self.std,
+            "log_features": self.log_features,
+            "target_index": self.target_index,
+        }
 
 
 def persistence_forecast(windows: Any, metadata: Mapping[str, Any]) -> np.ndarray:
@@ -286,6 +392,42 @@ def _check_features(features: Any) -> list[str] | None:
     if not features or len(set(features)) != len(features):
         raise ValueError(f"features={features!r} is not accepted; expected {expected}")
     return list(features)
+
+
+def _check_log_columns(log_columns: Any) -> list[str]:
+    expected = "a list of distinct column names (possibly empty)"
+    if not isinstance(log_columns, (list, tuple)) or not all(
+        isinstance(name, str) for name in log_columns
+    ):
+        raise TypeError(f"log_columns={log_columns!r} is not accepted; expected {expected}")
+    if len(set(log_columns)) != len(log_columns):
+        raise ValueError(f"log_columns={log_columns!r} repeats a name; expected {expected}")
+    return list(log_columns)
+
+
+def _check_logged_values(
+    log_columns: list[str],
+    specs: list[dict[str, Any]],
+    raw: np.ndarray,
+    feature_names: list[str],
+    lines: list[int],
+    file: os.PathLike,
+) -> None:
+    """Refuses a logged column that is not a numeric input or holds a negative value."""
+    numeric = [spec["name"] for spec in specs if spec["kind"] == "numeric"]
+    for name in log_columns:
+        if name not in numeric:
+            raise ValueError(
+                f"log_columns: {name!r} is not a numeric input column of {os.fspath(file)}; "
+                f"expected some of {', '.join(numeric)}"
+            )
+        values = raw[:, feature_names.index(name)]
+        if (values < 0).any():
+            row = int(np.argmax(values < 0))
+            raise ValueError(
+                f"{os.fspath(file)} line {lines[row]}, column {name!r}: {values[row]} is "
+                "negative, but log_columns reads it as log(1 + x); expected values >= 0"
+            )
 
 
 def _input_columns(
@@ -434,6 +576,7 @@ def load_time_series(
     split: Sequence[float] = (0.7, 0.2, 0.1),
     seed: int = 0,
     fraction: float = 1.0,
+    log_columns: Sequence[str] = (),
 ) -> DataBundle:
     """Loads a CSV series as normalized ``(window, next value)`` forecasting examples.
 
@@ -459,6 +602,9 @@ def load_time_series(
         seed: Seed of the train shuffle. Defaults to 0.
         fraction: Share of each split's windows to keep (the earliest ones), in
             ``(0, 1]``, for quick runs. Defaults to 1.0.
+        log_columns: Numeric input columns read as ``log(1 + x)`` (see the module
+            docstring), e.g. ``("pm2.5",)``; their values must not be negative.
+            Defaults to none.
 
     Returns:
         A :class:`DataBundle` named ``"time_series"``. ``model_kwargs`` holds
@@ -467,8 +613,9 @@ def load_time_series(
         ``columns`` (each input column's kind, categories or period), ``mean`` and
         ``std`` per feature, ``input_width``, ``horizon``, ``split``, and per split
         ``rows``, ``windows`` (kept) and ``dropped_windows`` (missing target), and the
-        ``missing_values`` of each column. ``preprocessor`` is a
-        ``keras.layers.Normalization`` mapping raw feature windows to model inputs.
+        ``missing_values`` of each column, and ``log_features`` (the logged ones).
+        ``preprocessor`` is a :class:`FeatureScaling` layer mapping raw feature
+        windows to model inputs.
 
     Raises:
         TypeError: If an argument has the wrong type.
@@ -477,7 +624,8 @@ def load_time_series(
             if the file is not UTF-8, a row has the wrong number of fields, a numeric
             column holds a cell that is not a number (the message names file, line and
             column), a column has no value; or if a split is shorter than one window or
-            has no window with a known target.
+            has no window with a known target; or if a ``log_columns`` entry is not a
+            numeric input column or has a negative value.
         rnn_zoo.data.sources.DataNotFoundError: If no file is found or downloaded.
 
     Example:
@@ -493,6 +641,7 @@ def load_time_series(
     split = check_split("split", split)
     check_int("seed", seed, minimum=0)
     fraction = check_data_fraction(fraction)
+    log_columns = _check_log_columns(log_columns)
 
     file = resolve_file(BEIJING_PM25, path)
     table, lines = _read_csv(file, target, features)
@@ -509,10 +658,16 @@ def load_time_series(
     specs = [_column_spec(column, values, target, train_rows) for column, values in parsed.items()]
     feature_names = [name for spec in specs for name in _feature_names(spec)]
     raw = encode_columns(parsed, {"columns": specs}).astype("float64")
-    mean, std = _statistics(raw[train_rows])
+    _check_logged_values(log_columns, specs, raw, feature_names, lines, file)
+    scaled = raw.copy()
+    for name in log_columns:
+        scaled[:, feature_names.index(name)] = np.log1p(scaled[:, feature_names.index(name)])
+    mean, std = _statistics(scaled[train_rows])
     target_index = feature_names.index(target)
     shifted = _targets_by_window_start(parsed[target], window)
     known = ~np.isnan(shifted[:, 0])
+    if target in log_columns:
+        shifted = np.log1p(shifted)
     metadata = {
         "target": target,
         "target_index": target_index,
@@ -527,6 +682,7 @@ def load_time_series(
         "windows": {},
         "dropped_windows": {},
         "missing_values": missing,
+        "log_features": log_columns,
     }
     inputs = normalize(raw, metadata)
     targets = ((shifted - mean[target_index]) / std[target_index]).astype("float32")
@@ -558,6 +714,6 @@ def load_time_series(
         test=datasets["test"],
         model_kwargs={"input_shape": (input_width, len(feature_names)), "num_features": 1},
         metadata=metadata,
-        preprocessor=keras.layers.Normalization(mean=mean, variance=std**2, name="normalize"),
+        preprocessor=FeatureScaling.from_metadata(metadata, name="feature_scaling"),
         test_report=functools.partial(forecast_report, windows=datasets["test"], metadata=metadata),
     )

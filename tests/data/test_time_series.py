@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from rnn_zoo.data.sources import DataNotFoundError
 from rnn_zoo.data.time_series import (
+    FeatureScaling,
     denormalize_target,
     encode_columns,
     load_time_series,
@@ -132,6 +133,64 @@ def test_denormalize_inverts_normalize(bundle):
     np.testing.assert_allclose(bundle.preprocessor(raw), normalized, atol=1e-4)
     with pytest.raises(ValueError, match="15 features"):
         normalize(raw[..., :3], bundle.metadata)
+
+
+@pytest.fixture(scope="module")
+def logged_bundle(shared_data):
+    return load_time_series(shared_data, horizon=6, log_columns=["pm2.5"])
+
+
+def test_log_columns_are_normalized_as_log1p(logged_bundle, columns, pm25):
+    metadata, index = logged_bundle.metadata, logged_bundle.metadata["target_index"]
+    assert metadata["log_features"] == ["pm2.5"]
+    train = forward_filled(pm25)[: metadata["rows"]["train"]]
+    assert metadata["mean"][index] == pytest.approx(np.log1p(train).mean())
+    assert metadata["std"][index] == pytest.approx(np.log1p(train).std())
+    starts = window_starts(logged_bundle, "test", pm25)[:256]
+    windows, targets = next(iter(logged_bundle.test))
+    np.testing.assert_allclose(
+        denormalize_target(targets, metadata)[:, 0], pm25[starts + WIDTH + 5], rtol=1e-4
+    )
+    raw = encode_columns(columns, metadata)
+    raw_windows = np.stack([raw[s : s + WIDTH] for s in starts])
+    np.testing.assert_allclose(windows, normalize(raw_windows, metadata), atol=1e-5)
+    restored = windows[..., index] * metadata["std"][index] + metadata["mean"][index]
+    np.testing.assert_allclose(np.expm1(restored), raw_windows[..., index], rtol=1e-3, atol=1e-2)
+    naive = persistence_forecast(windows, metadata)[:, 0]
+    np.testing.assert_allclose(naive, forward_filled(pm25)[starts + WIDTH - 1], rtol=1e-3)
+
+
+def test_feature_scaling_layer_matches_normalize(logged_bundle):
+    metadata = logged_bundle.metadata
+    raw = np.abs(np.random.default_rng(0).normal(50, 30, size=(4, WIDTH, 15)))
+    scaling = logged_bundle.preprocessor
+    assert isinstance(scaling, FeatureScaling)
+    np.testing.assert_allclose(scaling(raw), normalize(raw, metadata), atol=1e-4)
+    outputs = np.linspace(-2, 2, 9)
+    np.testing.assert_allclose(
+        scaling.target_from_outputs(outputs), denormalize_target(outputs, metadata), rtol=1e-4
+    )
+    rebuilt = FeatureScaling.from_config(scaling.get_config())
+    np.testing.assert_allclose(rebuilt(raw), scaling(raw))
+    raw[1, 3, metadata["target_index"]] = -5
+    with pytest.raises(ValueError, match="negative 'pm2.5' value"):
+        normalize(raw, metadata)
+
+
+@pytest.mark.parametrize(
+    "log_columns, match",
+    [
+        (["wind"], "'wind' is not a numeric input column.*expected some of time, value"),
+        (["nope"], "'nope' is not a numeric input column"),
+        (["value"], "line 4, column 'value': -20.0 is negative"),
+    ],
+)
+def test_bad_log_columns_name_the_column(tmp_path, log_columns, match):
+    file = small_series(tmp_path)
+    text = file.read_text().replace("\n2,20,", "\n2,-20,")
+    file.write_text(text)
+    with pytest.raises(ValueError, match=match):
+        load_time_series(file, target="value", input_width=5, log_columns=log_columns)
 
 
 def test_normalization_stats_come_from_train_rows(bundle, columns, pm25):
@@ -302,6 +361,9 @@ def test_window_longer_than_series(shared_data):
         ({"target": ""}, ValueError),
         ({"seed": -1}, ValueError),
         ({"fraction": 0}, ValueError),
+        ({"log_columns": "pm2.5"}, TypeError),
+        ({"log_columns": [4]}, TypeError),
+        ({"log_columns": ["pm2.5", "pm2.5"]}, ValueError),
     ],
 )
 def test_bad_arguments_raise_before_reading(tmp_path, arguments, error):
