@@ -16,6 +16,8 @@ from rnn_zoo.cli import main
 from rnn_zoo.data import DATASETS, get_loader
 from rnn_zoo.export import export_saved_model
 from rnn_zoo.generation import generate_text
+from rnn_zoo.models.classifier import POOLINGS
+from rnn_zoo.models.layers import CELLS
 from rnn_zoo.training import train
 
 # Values of the wrong type or range for any factory argument.
@@ -30,6 +32,9 @@ BAD_VALUES = st.one_of(
 )
 
 
+CHOICES = {"cell": CELLS, "pooling": POOLINGS}
+
+
 def accepts(spec, argument, value) -> bool:
     """Whether a drawn value happens to be valid for the argument (then skip it)."""
     default = spec.factory_arguments()[argument]
@@ -37,6 +42,8 @@ def accepts(spec, argument, value) -> bool:
         return isinstance(value, bool)
     if argument == "input_shape":
         return isinstance(value, list) and len(value) == 2 and all(v >= 1 for v in value)
+    if argument in CHOICES:
+        return isinstance(value, str) and value in CHOICES[argument]
     if argument == "residual_feature":
         return value is None
     if argument == "name":

@@ -1,12 +1,14 @@
-"""Recurrent text classifier: Embedding(mask_zero) → recurrent stack → Dense."""
+"""Recurrent text classifier: Embedding(mask_zero) → recurrent stack → pooling → Dense."""
 
 from __future__ import annotations
 
 import keras
 
-from rnn_zoo.models.layers import recurrent_options, recurrent_stack
+from rnn_zoo.models.layers import MaskedGlobalPooling1D, recurrent_options, recurrent_stack
 from rnn_zoo.registry import ModelSpec, Recipe, register
-from rnn_zoo.validation import check_int
+from rnn_zoo.validation import check_choice, check_int
+
+POOLINGS = ("last", "avg", "max", "avg_max")
 
 
 def build_gru_classifier(
@@ -19,14 +21,18 @@ def build_gru_classifier(
     bidirectional: bool = False,
     dropout: float = 0.0,
     recurrent_dropout: float = 0.0,
+    pooling: str = "last",
     name: str = "gru_classifier",
 ) -> keras.Model:
     """Builds a sentiment classifier over token ids.
 
     Embedding with ``mask_zero=True`` (id 0 is padding, as ``TextVectorization``
-    produces) → recurrent stack → one sigmoid unit for two classes, or
+    produces) → recurrent stack → the last state, or the recurrent outputs pooled
+    over the real (unpadded) tokens → one sigmoid unit for two classes, or
     ``num_classes`` softmax units for more. Pad on the right (``padding="post"``):
-    masked, right-padded input keeps the cuDNN kernel on GPU.
+    masked, right-padded input keeps the cuDNN kernel on GPU. With pooling, a word
+    anywhere in a long review reaches the output in one step instead of through
+    every later recurrent step, and ``dropout`` also drops pooled features.
 
     Args:
         vocab_size: Token vocabulary size, padding and OOV ids included. Defaults to 20000.
@@ -38,6 +44,9 @@ def build_gru_classifier(
         bidirectional: Bidirectional recurrent layers. Defaults to False.
         dropout: Input dropout of each recurrent layer, in ``[0, 1)``. Defaults to 0.
         recurrent_dropout: Recurrent-state dropout, in ``[0, 1)``. Defaults to 0.
+        pooling: What the output layer reads: ``"last"`` (the final state),
+            ``"avg"`` or ``"max"`` (of the outputs over the real tokens), or
+            ``"avg_max"`` (both, concatenated). Defaults to ``"last"``.
         name: The model's name. Defaults to ``"gru_classifier"``.
 
     Returns:
@@ -49,13 +58,14 @@ def build_gru_classifier(
         TypeError: If a value has the wrong type.
 
     Example:
-        >>> model = build_gru_classifier(bidirectional=True)
+        >>> model = build_gru_classifier(bidirectional=True, pooling="avg_max")
         >>> model.output_shape
         (None, 1)
     """
     check_int("vocab_size", vocab_size, minimum=2)
     check_int("embedding_dim", embedding_dim)
     check_int("num_classes", num_classes, minimum=2)
+    check_choice("pooling", pooling, POOLINGS)
     options = recurrent_options(
         cell=cell,
         units=units,
@@ -68,10 +78,8 @@ def build_gru_classifier(
 
     inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
-    x = recurrent_stack(
-        x,
-        **options,
-    )
+    x = recurrent_stack(x, **options, return_sequences=pooling != "last")
+    x = _pool(x, pooling, options["dropout"])
     if num_classes == 2:
         outputs = keras.layers.Dense(1, activation="sigmoid", name="probability", dtype="float32")(
             x
@@ -81,6 +89,19 @@ def build_gru_classifier(
             num_classes, activation="softmax", name="probabilities", dtype="float32"
         )(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+def _pool(steps, pooling: str, dropout: float):
+    """Pools the recurrent outputs over the unmasked steps (``"last"``: as they are)."""
+    if pooling == "last":
+        return steps
+    parts = [
+        MaskedGlobalPooling1D(kind, name=f"{kind}_pool")(steps)
+        for kind in ("avg", "max")
+        if kind in pooling
+    ]
+    features = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="pooled")(parts)
+    return keras.layers.Dropout(dropout, name="pooled_dropout")(features) if dropout else features
 
 
 SPEC = register(

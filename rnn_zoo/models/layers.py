@@ -220,3 +220,51 @@ class PaddingMask(keras.layers.Layer):
     def compute_mask(self, inputs, mask=None):
         """Returns ``ids != 0`` for the ids (the second input)."""
         return keras.ops.not_equal(inputs[1], 0)
+
+
+@keras.saving.register_keras_serializable(package="rnn_zoo")
+class MaskedGlobalPooling1D(keras.layers.Layer):
+    """Average or maximum of each feature over the unmasked steps: ``[b, t, f] → [b, f]``.
+
+    ``keras.layers.GlobalMaxPooling1D`` ignores masks, so padded steps would take part
+    in the maximum, and ``GlobalAveragePooling1D`` returns NaN for a sequence that is
+    all padding (an empty review). Here padded steps never count, and a sequence with
+    no unmasked step pools to zeros.
+
+    Args:
+        mode: ``"avg"`` or ``"max"``.
+        **kwargs: ``keras.layers.Layer`` arguments (``name``...).
+
+    Example:
+        >>> steps = keras.ops.convert_to_tensor([[[1.0], [5.0], [9.0]]])
+        >>> kept = keras.ops.array([[True, True, False]])
+        >>> MaskedGlobalPooling1D("avg")(steps, mask=kept)
+        <tf.Tensor: shape=(1, 1), dtype=float32, numpy=array([[3.]], dtype=float32)>
+    """
+
+    def __init__(self, mode: str, **kwargs):
+        super().__init__(**kwargs)
+        self.mode = check_choice("mode", mode, ("avg", "max"))
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        """Returns the per-feature average or maximum over the steps ``mask`` keeps."""
+        if mask is None:
+            mask = keras.ops.ones(keras.ops.shape(inputs)[:2], dtype="bool")
+        kept = keras.ops.expand_dims(keras.ops.cast(mask, "bool"), -1)
+        if self.mode == "max":
+            lowest = keras.ops.full_like(inputs, float("-inf"))
+            pooled = keras.ops.max(keras.ops.where(kept, inputs, lowest), axis=1)
+        else:
+            total = keras.ops.sum(keras.ops.where(kept, inputs, 0.0), axis=1)
+            count = keras.ops.sum(keras.ops.cast(kept, inputs.dtype), axis=1)
+            pooled = total / keras.ops.maximum(count, 1.0)
+        return keras.ops.where(keras.ops.any(kept, axis=1), pooled, 0.0)
+
+    def compute_mask(self, inputs, mask=None):
+        """Returns None: the pooled features have no time axis left to mask."""
+        return None
+
+    def get_config(self):
+        """Returns the layer's configuration."""
+        return {**super().get_config(), "mode": self.mode}

@@ -16,7 +16,8 @@ from rnn_zoo import (
     get_spec,
     list_models,
 )
-from rnn_zoo.models.layers import CELLS
+from rnn_zoo.models.classifier import POOLINGS
+from rnn_zoo.models.layers import CELLS, MaskedGlobalPooling1D
 
 # The documented parameter counts of the default architectures.
 DEFAULT_PARAMETERS = {
@@ -122,13 +123,30 @@ def test_classifier_softmax_for_more_than_two_classes():
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
 
 
-def test_classifier_ignores_padding():
-    model = build_gru_classifier(vocab_size=50, units=4)
+@pytest.mark.parametrize("pooling", POOLINGS)
+def test_classifier_ignores_padding(pooling):
+    model = build_gru_classifier(vocab_size=50, units=4, pooling=pooling, dropout=0.3)
     short = np.array([[5, 6, 7]], "int32")
     padded = np.array([[5, 6, 7, 0, 0, 0]], "int32")
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(model(short)), keras.ops.convert_to_numpy(model(padded)), 1e-6
     )
+    empty = keras.ops.convert_to_numpy(model(np.zeros((1, 4), "int32")))
+    assert np.isfinite(empty).all(), f"pooling={pooling!r}: an all-padding review gives {empty}"
+
+
+@pytest.mark.parametrize("mode, expected", [("avg", [[3.0, -2.0]]), ("max", [[5.0, -1.0]])])
+def test_masked_pooling_counts_only_kept_steps(mode, expected):
+    steps = np.array([[[1.0, -3.0], [5.0, -1.0], [9.0, 7.0]]], "float32")
+    kept = np.array([[True, True, False]])
+    pooling = MaskedGlobalPooling1D(mode)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(pooling(steps, mask=kept)), expected)
+    nothing_kept = pooling(steps, mask=np.zeros((1, 3), bool))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(nothing_kept), [[0.0, 0.0]])
+    rebuilt = MaskedGlobalPooling1D.from_config(pooling.get_config())
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(rebuilt(steps)), pooling(steps))
+    with pytest.raises(ValueError, match="mode='mean' is not one of"):
+        MaskedGlobalPooling1D("mean")
 
 
 def test_get_model_overrides_and_unknown_arguments():
@@ -164,6 +182,7 @@ BAD_ARGUMENTS = [
     (build_gru_classifier, {"num_layers": 0}, ValueError, "num_layers=0"),
     (build_gru_classifier, {"num_layers": 1.0}, TypeError, "num_layers=1.0"),
     (build_gru_classifier, {"num_classes": 1}, ValueError, "num_classes=1"),
+    (build_gru_classifier, {"pooling": "mean"}, ValueError, "pooling='mean' is not one of"),
     (build_gru_classifier, {"bidirectional": 1}, TypeError, "bidirectional=1"),
     (build_gru_classifier, {"dropout": 1.0}, ValueError, r"dropout=1.0 .*\[0, 1\)"),
     (build_gru_classifier, {"recurrent_dropout": -0.1}, ValueError, "recurrent_dropout=-0.1"),
