@@ -70,6 +70,7 @@ def main() -> None:
     report = {
         "model": args.name,
         "recipe": spec.recipe.to_dict(),
+        "data_options": spec.data_options,
         "anchor": ANCHORS.get(args.name, ""),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "runs": runs,
