@@ -18,10 +18,10 @@ def build_gru_classifier(
     num_classes: int = 2,
     cell: str = "gru",
     num_layers: int = 1,
-    bidirectional: bool = False,
-    dropout: float = 0.0,
+    bidirectional: bool = True,
+    dropout: float = 0.3,
     recurrent_dropout: float = 0.0,
-    pooling: str = "last",
+    pooling: str = "avg_max",
     name: str = "gru_classifier",
 ) -> keras.Model:
     """Builds a sentiment classifier over token ids.
@@ -32,7 +32,10 @@ def build_gru_classifier(
     ``num_classes`` softmax units for more. Pad on the right (``padding="post"``):
     masked, right-padded input keeps the cuDNN kernel on GPU. With pooling, a word
     anywhere in a long review reaches the output in one step instead of through
-    every later recurrent step, and ``dropout`` also drops pooled features.
+    every later recurrent step, and ``dropout`` also drops pooled features. The
+    defaults — a bidirectional GRU(64) whose outputs are averaged and max-pooled,
+    dropout 0.3 — reached 0.875 test accuracy on IMDB reviews cut to 600 tokens
+    (the final state of a GRU(64) over 200 tokens: 0.840; see BENCHMARKS.md).
 
     Args:
         vocab_size: Token vocabulary size, padding and OOV ids included. Defaults to 20000.
@@ -41,12 +44,13 @@ def build_gru_classifier(
         num_classes: Number of classes; 2 gives a single sigmoid output. Defaults to 2.
         cell: ``"simple_rnn"``, ``"lstm"`` or ``"gru"``. Defaults to ``"gru"``.
         num_layers: Stacked recurrent layers. Defaults to 1.
-        bidirectional: Bidirectional recurrent layers. Defaults to False.
-        dropout: Input dropout of each recurrent layer, in ``[0, 1)``. Defaults to 0.
+        bidirectional: Bidirectional recurrent layers. Defaults to True.
+        dropout: Input dropout of each recurrent layer (and of the pooled features),
+            in ``[0, 1)``. Defaults to 0.3.
         recurrent_dropout: Recurrent-state dropout, in ``[0, 1)``. Defaults to 0.
         pooling: What the output layer reads: ``"last"`` (the final state),
             ``"avg"`` or ``"max"`` (of the outputs over the real tokens), or
-            ``"avg_max"`` (both, concatenated). Defaults to ``"last"``.
+            ``"avg_max"`` (both, concatenated). Defaults to ``"avg_max"``.
         name: The model's name. Defaults to ``"gru_classifier"``.
 
     Returns:
@@ -58,7 +62,7 @@ def build_gru_classifier(
         TypeError: If a value has the wrong type.
 
     Example:
-        >>> model = build_gru_classifier(bidirectional=True, pooling="avg_max")
+        >>> model = build_gru_classifier(bidirectional=False, pooling="last")
         >>> model.output_shape
         (None, 1)
     """
@@ -110,17 +114,21 @@ SPEC = register(
         factory=build_gru_classifier,
         task="text_classification",
         dataset="imdb",
-        description="GRU sentiment classifier on IMDB movie reviews",
+        description=(
+            "Bidirectional GRU sentiment classifier on IMDB movie reviews (first 600 "
+            "tokens), outputs average- and max-pooled"
+        ),
+        data_options={"sequence_length": 600},
         recipe=Recipe(
             optimizer="adam",
             learning_rate=1e-3,
             loss="binary_crossentropy",
             metrics=("accuracy",),
-            epochs=5,
+            epochs=3,  # it overfits after the second epoch; the best one is kept
             batch_size=64,
             monitor="val_accuracy",
         ),
         # BENCHMARKS.md: benchmarks/quality.py gru_classifier --seeds 0 (test split).
-        results={"test_accuracy": 0.8397, "seeds": 1},
+        results={"test_accuracy": 0.8749, "seeds": 1},
     )
 )

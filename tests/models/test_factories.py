@@ -24,7 +24,7 @@ DEFAULT_PARAMETERS = {
     "baseline": 101_770,
     "lstm": 1_781,
     "text_generator": 5_330_241,
-    "gru_classifier": 2_597_313,
+    "gru_classifier": 2_634_753,
     "sequence_tagger": 2_709_202,
     "seq2seq": 2_060_936,
 }
