@@ -19,7 +19,7 @@ def build_gru_classifier(
     cell: str = "gru",
     num_layers: int = 1,
     bidirectional: bool = True,
-    dropout: float = 0.3,
+    dropout: float = 0.5,
     recurrent_dropout: float = 0.0,
     pooling: str = "avg_max",
     name: str = "gru_classifier",
@@ -34,7 +34,7 @@ def build_gru_classifier(
     anywhere in a long review reaches the output in one step instead of through
     every later recurrent step, and ``dropout`` also drops pooled features. The
     defaults — a bidirectional GRU(64) whose outputs are averaged and max-pooled,
-    dropout 0.3 — reached 0.875 test accuracy on IMDB reviews cut to 600 tokens
+    dropout 0.5 — reached 0.882 test accuracy on IMDB reviews cut to 600 tokens
     (the final state of a GRU(64) over 200 tokens: 0.840; see BENCHMARKS.md).
 
     Args:
@@ -46,7 +46,7 @@ def build_gru_classifier(
         num_layers: Stacked recurrent layers. Defaults to 1.
         bidirectional: Bidirectional recurrent layers. Defaults to True.
         dropout: Input dropout of each recurrent layer (and of the pooled features),
-            in ``[0, 1)``. Defaults to 0.3.
+            in ``[0, 1)``. Defaults to 0.5.
         recurrent_dropout: Recurrent-state dropout, in ``[0, 1)``. Defaults to 0.
         pooling: What the output layer reads: ``"last"`` (the final state),
             ``"avg"`` or ``"max"`` (of the outputs over the real tokens), or
@@ -124,11 +124,12 @@ SPEC = register(
             learning_rate=1e-3,
             loss="binary_crossentropy",
             metrics=("accuracy",),
-            epochs=3,  # it overfits after the second epoch; the best one is kept
+            epochs=3,
             batch_size=64,
             monitor="val_accuracy",
+            schedule="cosine",
         ),
         # BENCHMARKS.md: benchmarks/quality.py gru_classifier --seeds 0 (test split).
-        results={"test_accuracy": 0.8749, "seeds": 1},
+        results={"test_accuracy": 0.8816, "seeds": 1},
     )
 )

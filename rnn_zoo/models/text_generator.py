@@ -87,12 +87,15 @@ SPEC = register(
         description="Character LSTM on tiny Shakespeare (TensorFlow text generation)",
         recipe=Recipe(
             optimizer="adam",
-            learning_rate=1e-3,
+            # Validation loss 1.59 nats/char after 3 of the 6 epochs (BENCHMARKS.md); the
+            # tutorial's constant 1e-3 for 20 epochs is a GPU recipe.
+            learning_rate=2e-3,
             loss={"class_name": "SparseCategoricalCrossentropy", "config": {"from_logits": True}},
             metrics=(),
-            epochs=20,
+            epochs=6,
             batch_size=64,
             monitor="val_loss",
+            schedule="cosine",
         ),
     )
 )
