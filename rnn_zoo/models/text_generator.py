@@ -97,5 +97,8 @@ SPEC = register(
             monitor="val_loss",
             schedule="cosine",
         ),
+        # BENCHMARKS.md "Quality": nats per character on the validation text after 3 of
+        # the recipe's 6 epochs (the run was not carried to the end here).
+        results={"validation_loss_epoch_3": 1.586, "seeds": 1},
     )
 )
