@@ -174,6 +174,13 @@ def _log_indices(metadata: Mapping[str, Any]) -> list[int]:
     return [metadata["features"].index(name) for name in metadata.get("log_features", ())]
 
 
+def _logged(values: np.ndarray, indices: list[int]) -> np.ndarray:
+    """A copy of ``values`` whose features at ``indices`` are ``log(1 + x)``."""
+    values = values.copy()
+    values[..., indices] = np.log1p(values[..., indices])
+    return values
+
+
 def normalize(raw_window: Any, metadata: Mapping[str, Any]) -> np.ndarray:
     """Maps raw feature values to model inputs: ``(x - mean) / std`` per feature.
 
@@ -195,22 +202,22 @@ def normalize(raw_window: Any, metadata: Mapping[str, Any]) -> np.ndarray:
         >>> normalize(np.zeros((1, 24, 15)), bundle.metadata).shape  # doctest: +SKIP
         (1, 24, 15)
     """
-    values = np.array(raw_window, dtype="float64")
+    values = np.asarray(raw_window, dtype="float64")
     mean, std = np.asarray(metadata["mean"]), np.asarray(metadata["std"])
     if values.ndim == 0 or values.shape[-1] != len(mean):
         raise ValueError(
             f"raw_window has shape {values.shape}; expected a last dimension of "
             f"{len(mean)} features ({', '.join(metadata['features'])})"
         )
-    for index in _log_indices(metadata):
+    logged = _log_indices(metadata)
+    for index in logged:
         if (values[..., index] < 0).any():
             raise ValueError(
                 f"raw_window has a negative {metadata['features'][index]!r} value "
                 f"({values[..., index].min()}); that feature is read as log(1 + x), so "
                 "expected values >= 0"
             )
-        values[..., index] = np.log1p(values[..., index])
-    return ((values - mean) / std).astype("float32")
+    return ((_logged(values, logged) - mean) / std).astype("float32")
 
 
 def denormalize_target(values: Any, metadata: Mapping[str, Any]) -> np.ndarray:
@@ -659,10 +666,8 @@ def load_time_series(
     feature_names = [name for spec in specs for name in _feature_names(spec)]
     raw = encode_columns(parsed, {"columns": specs}).astype("float64")
     _check_logged_values(log_columns, specs, raw, feature_names, lines, file)
-    scaled = raw.copy()
-    for name in log_columns:
-        scaled[:, feature_names.index(name)] = np.log1p(scaled[:, feature_names.index(name)])
-    mean, std = _statistics(scaled[train_rows])
+    logged = [feature_names.index(name) for name in log_columns]
+    mean, std = _statistics(_logged(raw, logged)[train_rows])
     target_index = feature_names.index(target)
     shifted = _targets_by_window_start(parsed[target], window)
     known = ~np.isnan(shifted[:, 0])
