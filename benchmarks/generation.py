@@ -19,8 +19,8 @@ reported) time the generation of ``--chars`` characters after the prompt ``ROMEO
     every new character (a ``tf.function`` with a ``[1, None]`` signature, sampled in
     Python);
 (e), (f) floors, for context: only the recurrent steps, in one ``tf.function`` (see
-    :func:`cell_floor`), with the model's own Keras cell and with a leaner hand-written
-    step.
+    :func:`cell_floor`), with the model's own Keras cell (how ``generate_text`` stepped
+    before it folded the embedding) and with the folded, hand-written step it now takes.
 
 The warm-up call of each generates ``WARMUP_CHARS`` characters (it traces the
 functions; the timed calls reuse them).

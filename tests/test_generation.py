@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -8,20 +9,56 @@ from rnn_zoo.generation import CharGenerator, generate_text
 VOCABULARY = list("abcdefgh ")
 
 
+def randomized(model):
+    """``model`` with every weight drawn at random, biases included (they start at 0)."""
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(0, 0.5, w.shape).astype("float32") for w in model.get_weights()])
+    return model
+
+
 @pytest.fixture(scope="module", params=["lstm", "gru", "simple_rnn"])
 def model(request):
-    return build_text_generator(
+    built = build_text_generator(
         vocab_size=len(VOCABULARY), embedding_dim=8, units=16, cell=request.param, num_layers=2
     )
+    return randomized(built)
 
 
-def test_stepping_matches_the_full_model(model):
+def other_generator(recurrent_layer):
+    """Embedding → ``recurrent_layer`` → Dense, built outside build_text_generator."""
+    ids = keras.Input((None,), dtype="int32")
+    x = keras.layers.Embedding(len(VOCABULARY), 8)(ids)
+    logits = keras.layers.Dense(len(VOCABULARY))(recurrent_layer(x))
+    return randomized(keras.Model(ids, logits))
+
+
+@pytest.fixture(
+    params=[
+        keras.layers.GRU(16, reset_after=False, return_sequences=True),
+        keras.layers.LSTM(16, activation="relu", use_bias=False, return_sequences=True),
+        keras.layers.SimpleRNN(16, activation="sigmoid", return_sequences=True),
+    ],
+    ids=["gru_reset_before", "lstm_relu_no_bias", "simple_rnn_sigmoid"],
+)
+def other_model(request):
+    return other_generator(request.param)
+
+
+def assert_stepping_matches_the_full_model(model):
     generator = CharGenerator(model, VOCABULARY)
     stepped = generator.next_char_logits(tf.constant(["abcdh", "ba"])).numpy()
     full_long = model(np.array([[0, 1, 2, 3, 7]])).numpy()[0, -1]
     full_short = model(np.array([[1, 0]])).numpy()[0, -1]
     np.testing.assert_allclose(stepped[0], full_long, atol=1e-5)
     np.testing.assert_allclose(stepped[1], full_short, atol=1e-5)
+
+
+def test_stepping_matches_the_full_model(model):
+    assert_stepping_matches_the_full_model(model)
+
+
+def test_stepping_matches_with_other_cell_settings(other_model):
+    assert_stepping_matches_the_full_model(other_model)
 
 
 def test_same_seed_same_text_and_prompt_is_kept(model):
