@@ -8,8 +8,11 @@ own length, batched with reviews of similar length). After every epoch the test
 accuracy is measured, outside the timed training; the table gives the training wall
 time to each epoch and the accuracy reached.
 
+The defaults are the registry's: the recipe's epochs and the ``sequence_length`` of
+``gru_classifier``'s data options.
+
 Usage:
-    .venv/bin/python benchmarks/imdb_bucketing.py [--epochs 2] [--sequence-length 200 400]
+    .venv/bin/python benchmarks/imdb_bucketing.py [--epochs 3] [--sequence-length 600]
 
 Prints a table and writes ``benchmarks/results/imdb_bucketing.json``.
 """
@@ -24,6 +27,8 @@ import keras
 from rnn_zoo import get_spec
 from rnn_zoo.data import load_imdb
 from rnn_zoo.training import compile_model, count_batches
+
+TARGET_ACCURACY = 0.88  # issue 8: wall time to reach it
 
 
 def run(sequence_length: int, bucketed: bool, epochs: int, fraction: float) -> dict:
@@ -53,13 +58,22 @@ def run(sequence_length: int, bucketed: bool, epochs: int, fraction: float) -> d
             }
         )
         print(sequence_length, "bucketed" if bucketed else "fixed", epochs_seen[-1], flush=True)
-    return {"sequence_length": sequence_length, "bucketed": bucketed, "epochs": epochs_seen}
+    reached = [e["train_seconds"] for e in epochs_seen if e["test_accuracy"] >= TARGET_ACCURACY]
+    return {
+        "sequence_length": sequence_length,
+        "bucketed": bucketed,
+        "epochs": epochs_seen,
+        "seconds_to_target": reached[0] if reached else None,
+    }
 
 
 def main() -> None:
+    spec = get_spec("gru_classifier")
     parser = harness.parser(__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--sequence-length", type=int, nargs="+", default=[200, 400])
+    parser.add_argument("--epochs", type=int, default=spec.recipe.epochs)
+    parser.add_argument(
+        "--sequence-length", type=int, nargs="+", default=[spec.data_options["sequence_length"]]
+    )
     args = parser.parse_args()
     harness.use_shared_data()
     info = harness.machine()
@@ -100,7 +114,14 @@ def main() -> None:
             rows,
         )
     )
-    print(harness.save("imdb_bucketing", {"runs": runs}, info, quick=args.quick))
+    for r in runs:
+        seconds = r["seconds_to_target"]
+        print(
+            f"{r['sequence_length']} {'bucketed' if r['bucketed'] else 'fixed'}: "
+            + (f"{seconds} s of training to {TARGET_ACCURACY}" if seconds else "target not reached")
+        )
+    payload = {"target_accuracy": TARGET_ACCURACY, "runs": runs}
+    print(harness.save("imdb_bucketing", payload, info, quick=args.quick))
 
 
 if __name__ == "__main__":
