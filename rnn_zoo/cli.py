@@ -144,8 +144,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _format_recipe(recipe) -> str:
+    schedule = "" if recipe.schedule == "constant" else f" {recipe.schedule}"
     return (
-        f"{recipe.optimizer} lr={recipe.learning_rate:g} {recipe.epochs}ep bs={recipe.batch_size}"
+        f"{recipe.optimizer} lr={recipe.learning_rate:g}{schedule} {recipe.epochs}ep "
+        f"bs={recipe.batch_size}"
     )
 
 
