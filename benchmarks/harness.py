@@ -96,6 +96,16 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
+def results_name(benchmark: str, chosen: Sequence[str] | None, every: Sequence[str]) -> str:
+    """``benchmark``, or ``benchmark_<names>`` when only some models were measured.
+
+    A run over a subset of the models then never replaces the full run's results.
+    """
+    if not chosen or sorted(chosen) == sorted(every):
+        return benchmark
+    return "_".join([benchmark, *chosen])
+
+
 def save(name: str, payload: dict[str, Any], info: dict[str, Any], *, quick: bool) -> str:
     """Writes ``benchmarks/results/<name>.json`` with the command and machine facts.
 

@@ -18,7 +18,8 @@ Usage:
     .venv/bin/python benchmarks/memory.py [--quick] [--models NAME ...]
 
 ``--quick`` trains 2 batches on 5% of each dataset and writes nothing. Prints a
-markdown table and writes ``benchmarks/results/memory.json``.
+markdown table and writes ``benchmarks/results/memory.json``, or ``memory_<names>.json``
+for a subset of the models.
 """
 
 from __future__ import annotations
@@ -147,7 +148,8 @@ def main() -> None:
         "models": rows,
         "above_2_gib": over,
     }
-    print(harness.save("memory", payload, info, quick=args.quick))
+    name = harness.results_name("memory", args.models, DEFAULT_MODELS)
+    print(harness.save(name, payload, info, quick=args.quick))
 
 
 if __name__ == "__main__":

@@ -21,9 +21,10 @@ Medians are reported; outputs are fetched to NumPy inside each timed call. The g
 a serving latency at most 0.1x that of ``predict``.
 
 Usage:
-    .venv/bin/python benchmarks/serving.py [--quick] [--calls 200]
+    .venv/bin/python benchmarks/serving.py [--quick] [--calls 200] [--models NAME ...]
 
-Prints a markdown table and writes ``benchmarks/results/serving.json``.
+Prints a markdown table and writes ``benchmarks/results/serving.json``, or
+``serving_<names>.json`` for a subset of the models.
 """
 
 from __future__ import annotations
@@ -201,7 +202,8 @@ def main() -> None:
         )
     )
     payload = {"goal_ratio": GOAL, "calls": args.calls, "quick": args.quick, "models": rows}
-    print("\n" + harness.save("serving", payload, info, quick=args.quick))
+    name = harness.results_name("serving", args.models, list_models())
+    print("\n" + harness.save(name, payload, info, quick=args.quick))
 
 
 if __name__ == "__main__":

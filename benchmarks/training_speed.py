@@ -264,8 +264,7 @@ def main() -> None:
         )
     )
     payload = {"matmul_peak_gflops": round(peak, 1), "models": rows}
-    every_model = sorted(args.models) == sorted(TWINS)
-    name = "training_speed" if every_model else "_".join(["training_speed", *args.models])
+    name = harness.results_name("training_speed", args.models, list(TWINS))
     print(harness.save(name, payload, info, quick=args.quick))
 
 
