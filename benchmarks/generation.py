@@ -45,7 +45,7 @@ import tensorflow as tf  # noqa: E402
 from rnn_zoo import build_text_generator  # noqa: E402
 from rnn_zoo.data import load_text_corpus  # noqa: E402
 from rnn_zoo.data.text_corpus import char_lookups  # noqa: E402
-from rnn_zoo.generation import generate_text  # noqa: E402
+from rnn_zoo.generation import CharGenerator, generate_text  # noqa: E402
 
 PROMPT = "ROMEO:"
 STREAMS = 32
@@ -122,40 +122,31 @@ def naive_generator(model: keras.Model, vocabulary: list[str]):
     return generate
 
 
-def cell_floor(model: keras.Model, *, folded: bool):
+def cell_floor(model: keras.Model, vocabulary: list[str], *, folded: bool):
     """The recurrent steps alone, in one ``tf.function``: a floor for any generator.
 
     Each step maps the previous character's id (greedy ``argmax``, so the steps depend
-    on each other) through the embedding, the LSTM cell and the output layer of
-    ``model``. With ``folded``, the embedding and input kernel are folded into one
-    ``[vocab, 4 * units]`` table (the input is one id, so ``embedding @ kernel`` can be
-    looked up) and the gates are computed by hand: what a leaner step could reach.
+    on each other) through the embedding, the recurrent cell and the output layer of
+    ``model``: with ``folded``, through :class:`rnn_zoo.generation.CharGenerator`'s own
+    step (the embedding folded into the input kernel, the gates written out); without,
+    through the model's Keras cell, as ``generate_text`` stepped before folding.
     """
     embedding = _layer(model, keras.layers.Embedding)
     cell = _layer(model, keras.layers.LSTM).cell
     dense = _layer(model, keras.layers.Dense)
-    table = tf.matmul(embedding.embeddings, cell.kernel) + cell.bias
-    recurrent = tf.convert_to_tensor(cell.recurrent_kernel)
-
-    def keras_step(ids, h, c):
-        x, (h, c) = cell(embedding(ids), [h, c], training=False)
-        return dense(x), h, c
-
-    def folded_step(ids, h, c):
-        gates = tf.gather(table, ids) + tf.matmul(h, recurrent)
-        i, f, g, o = tf.split(gates, 4, axis=1)
-        c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
-        h = tf.sigmoid(o) * tf.tanh(c)
-        return dense(h), h, c
-
-    step = folded_step if folded else keras_step
+    generator = CharGenerator(model, vocabulary)
 
     @tf.function(input_signature=[tf.TensorSpec([], tf.int32)])
     def run(num_chars):
-        h = c = tf.zeros((1, cell.units))
+        projections = generator.input_projections()
+        states = [tf.zeros((1, cell.units)), tf.zeros((1, cell.units))]
         ids = tf.zeros((1,), tf.int64)
         for _ in tf.range(num_chars):
-            logits, h, c = step(ids, h, c)
+            if folded:
+                logits, (states,) = generator.step(ids, [states], projections)
+            else:
+                x, states = cell(embedding(ids), states, training=False)
+                logits = dense(x)
             ids = tf.argmax(logits, axis=-1)
         return ids
 
@@ -181,11 +172,11 @@ def methods(model: keras.Model, vocabulary: list[str]) -> dict:
         f"(c) generate_text, {STREAMS} streams": (streams(STREAMS), STREAMS),
         "(d) naive re-feeding of the whole sequence": (naive_generator(model, vocabulary), 1),
         "(e) floor: the model's Keras cell steps alone, in one tf.function": (
-            cell_floor(model, folded=False),
+            cell_floor(model, vocabulary, folded=False),
             1,
         ),
-        "(f) floor: folded embedding and hand-written gates, in one tf.function": (
-            cell_floor(model, folded=True),
+        "(f) floor: generate_text's folded step alone, in one tf.function": (
+            cell_floor(model, vocabulary, folded=True),
             1,
         ),
     }
