@@ -113,7 +113,7 @@ class CharGenerator(tf.Module):
                 f"vocabulary has {len(vocabulary)} characters but the model predicts "
                 f"{self.output_layer.units}; use the vocabulary the model was trained with"
             )
-        self.first_step = _projected_step(self.cells[0])
+        self.first_step = _projected_step(self.cells[0]) or _keras_step
         self.vocabulary = tf.constant(vocabulary)
         self.table = tf.lookup.StaticHashTable(
             tf.lookup.KeyValueTensorInitializer(
@@ -129,14 +129,14 @@ class CharGenerator(tf.Module):
         ]
 
     def input_projections(self):
-        """The first layer's input projection of every character, or None.
+        """What the first cell's step reads for each character, from the current weights.
 
         Returns:
-            ``embedding @ kernel + input bias`` ``[vocab, gates]`` from the current
-            weights, or None when the first cell is stepped through Keras.
+            ``[vocab, ...]``: ``embedding @ kernel + input bias`` (``[vocab, gates]``)
+            where the first cell's step is written out here, else the embeddings.
         """
-        if self.first_step is None:
-            return None
+        if self.first_step is _keras_step:
+            return tf.convert_to_tensor(self.embedding.embeddings)
         first = self.cells[0]
         return tf.matmul(self.embedding.embeddings, first.kernel) + _input_bias(first)
 
@@ -146,16 +146,13 @@ class CharGenerator(tf.Module):
         Args:
             ids: Character ids ``[batch]``.
             states: One list of state tensors per recurrent layer.
-            projections: :meth:`input_projections`' table (or None).
+            projections: :meth:`input_projections`' table.
 
         Returns:
             ``(logits [batch, vocab], new states)``.
         """
-        first = self.cells[0]
-        if projections is None:
-            x, first_state = _keras_step(first, self.embedding(ids), states[0])
-        else:
-            x, first_state = self.first_step(first, tf.gather(projections, ids), states[0])
+        first_input = tf.gather(projections, ids)
+        x, first_state = self.first_step(self.cells[0], first_input, states[0])
         new_states = [first_state]
         for cell, state in zip(self.cells[1:], states[1:], strict=True):
             x, state = _keras_step(cell, x, state)
@@ -186,7 +183,7 @@ class CharGenerator(tf.Module):
 
         Args:
             ids: Ragged ids ``[batch, None]``.
-            projections: :meth:`input_projections`' table (or None).
+            projections: :meth:`input_projections`' table.
 
         Returns:
             ``(logits after each prompt's last character, states)``.
