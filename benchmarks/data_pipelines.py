@@ -80,41 +80,10 @@ def rate(consume, min_seconds: float) -> float:
     return elements / elapsed
 
 
-class StepTimer(keras.callbacks.Callback):
-    """Times ``fit`` from the end of its first batch to the end of its last one.
-
-    The first batch is left out: it waits for ``fit``'s setup and for the pipeline's
-    shuffle buffer to fill, a cost paid once per epoch, not once per step.
-    """
-
-    def on_train_begin(self, logs=None):
-        self.ends = []
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.ends.append(time.perf_counter())
-
-    @property
-    def steps(self) -> int:
-        return len(self.ends) - 1
-
-    @property
-    def seconds(self) -> float:
-        return self.ends[-1] - self.ends[0]
-
-
 def fit_rate(model, dataset, steps: int, batch_size: int) -> float:
     """Training samples per second of ``model.fit`` over ``steps`` steps, the first left out."""
-    timer = StepTimer()
-    model.fit(dataset, epochs=1, steps_per_epoch=steps, callbacks=[timer], verbose=0)
+    timer = harness.timed_fit(model, dataset, steps)
     return timer.steps * batch_size / timer.seconds
-
-
-def steps_for(model, dataset, warmup_steps: int, target_seconds: float) -> int:
-    """Warms ``fit`` up with ``warmup_steps`` steps; returns steps lasting ``target_seconds``."""
-    timer = StepTimer()
-    model.fit(dataset, epochs=1, steps_per_epoch=warmup_steps, callbacks=[timer], verbose=0)
-    per_step = timer.seconds / timer.steps
-    return max(warmup_steps, min(2000, round(target_seconds / per_step)))
 
 
 def stages(train: tf.data.Dataset, batch_size: int) -> dict[str, tf.data.Dataset]:
@@ -175,7 +144,7 @@ def measure(name: str, args) -> dict:
     model = spec.build(**bundle.model_kwargs)
     compile_model(model, spec.recipe, steps_per_epoch=count_batches(bundle.train))
     repeated = bundle.train.repeat()
-    steps = steps_for(model, repeated, 2 if args.quick else WARMUP_STEPS, args.seconds)
+    steps = harness.steps_for(model, repeated, 2 if args.quick else WARMUP_STEPS, args.seconds)
     rates = interleaved_rates(
         {
             "graph": lambda: rate(in_graph, args.min_seconds),

@@ -20,6 +20,9 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import keras
+import numpy as np
+
 BENCHMARKS = Path(__file__).resolve().parent
 ROOT = BENCHMARKS.parent
 RESULTS = BENCHMARKS / "results"
@@ -78,6 +81,69 @@ def seconds(function: Callable[[], Any]) -> float:
 def median(values: Iterable[float]) -> float:
     """The median of some measurements."""
     return statistics.median(list(values))
+
+
+def paired_ratio(
+    numerators: Sequence[float], denominators: Sequence[float], *, resamples: int = 2000
+) -> dict[str, float]:
+    """The median of per-round ratios, with a 95% percentile-bootstrap interval of it.
+
+    Each round measures both sides one right after the other, so a slow spell of the
+    machine slows both and cancels out of that round's ratio.
+
+    Returns:
+        ``{"median": ..., "low": ..., "high": ...}``, rounded to 3 decimals.
+    """
+    ratios = np.asarray(numerators, dtype=float) / np.asarray(denominators, dtype=float)
+    draws = np.random.default_rng(0).choice(ratios, (resamples, len(ratios)))
+    low, high = np.quantile(np.median(draws, axis=1), [0.025, 0.975])
+    return {
+        "median": round(float(np.median(ratios)), 3),
+        "low": round(float(low), 3),
+        "high": round(float(high), 3),
+    }
+
+
+class StepTimer(keras.callbacks.Callback):
+    """Times ``fit`` from the end of its first batch to the end of its last one.
+
+    The first batch is left out: it waits for ``fit``'s setup and for the pipeline's
+    shuffle buffer to fill, a cost paid once per epoch, not once per step. So is what
+    ``fit`` does after its last batch: deleting the ``tf.data`` iterator there can wait
+    up to about 5 s for tf.data's autotuning thread (seen on TF 2.21), which would
+    swamp a round of a few steps.
+    """
+
+    def on_train_begin(self, logs=None):
+        self.ends = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.ends.append(time.perf_counter())
+
+    @property
+    def steps(self) -> int:
+        return len(self.ends) - 1
+
+    @property
+    def seconds(self) -> float:
+        return self.ends[-1] - self.ends[0]
+
+
+def timed_fit(model, dataset, steps: int) -> StepTimer:
+    """Runs ``model.fit`` for ``steps`` steps of ``dataset``; returns its timer."""
+    timer = StepTimer()
+    model.fit(dataset, epochs=1, steps_per_epoch=steps, callbacks=[timer], verbose=0)
+    return timer
+
+
+def steps_for(model, dataset, warmup_steps: int, target_seconds: float) -> int:
+    """Warms ``fit`` up with ``warmup_steps`` steps; returns steps lasting ``target_seconds``.
+
+    At least ``warmup_steps`` and at most 2000.
+    """
+    timer = timed_fit(model, dataset, warmup_steps)
+    per_step = timer.seconds / timer.steps
+    return max(warmup_steps, min(2000, round(target_seconds / per_step)))
 
 
 def number(value: float) -> str:

@@ -9,20 +9,29 @@ For each registered model with a twin below, in one process on this machine's CP
   the functional API and nothing from rnn_zoo, compiled with ``model.compile`` and the
   same optimizer, loss and metrics, fed the same batches.
 
-The twins' parameter counts must equal rnn_zoo's (checked). Each model trains
-``--steps`` batches per timing after a warm-up fit (tracing), the two paths
-interleaved ``--repeats`` times in ABBA order; the median wins. Training throughput is examples/s
-and achieved GFLOP/s, counting the matmuls of the dense, convolution and recurrent
-layers (2 multiply-adds per weight per position, x3 for forward + backward).
-Inference is ``predict_on_batch`` on one batch. In the same run a ``4096 x 4096``
-float32 ``tf.linalg.matmul`` measures the CPU's matmul peak.
+The twins' parameter counts must equal rnn_zoo's (checked). After a warm-up fit
+(tracing), which also sets how many batches last about ``--seconds`` (at least 2),
+each model trains in ``--rounds`` rounds; a round times those batches of one path and
+then of the other (the order alternates between rounds), each fit
+timed from the end of an extra first batch to the end of its last (see
+``harness.StepTimer``), and then one square float32 ``tf.linalg.matmul``
+measures the CPU's matmul peak, at the square size (of ``PEAK_SIZES``) that ran fastest
+in a search at the start. The ratio rnn_zoo / plain is taken within each round,
+and the table gives the median of those ratios with a 95% bootstrap interval
+(``harness.paired_ratio``): a slow spell of the machine slows both sides of a round.
+Training throughput is examples/s and achieved GFLOP/s, counting the matmuls of the
+dense, convolution and recurrent layers (2 multiply-adds per weight per position, x3
+for forward + backward); its share of the peak is likewise taken per round. Inference
+is ``predict_on_batch`` on one batch, called for about half a second in each round.
+Last, the three matmul shapes of a 1024-unit LSTM training step at batch 64 are timed
+alone, to show how far below the peak they run.
 
 The text generator's twin is not fed the loader: both read the same random 100-id
 sequences (its loader is cheap, but one 64 x 100 batch of the 1024-unit LSTM takes
 seconds, so fewer, identical batches keep the run short).
 
 Usage:
-    .venv/bin/python benchmarks/training_speed.py [--steps 20] [--repeats 3] [--quick]
+    .venv/bin/python benchmarks/training_speed.py [--seconds 2] [--rounds 20] [--quick]
         [--models NAME ...]
 
 Prints a table and writes ``benchmarks/results/training_speed.json``, or
@@ -30,8 +39,6 @@ Prints a table and writes ``benchmarks/results/training_speed.json``, or
 """
 
 from __future__ import annotations
-
-import time
 
 import harness
 import keras
@@ -70,8 +77,7 @@ def plain_lstm(kwargs):
         [
             keras.Input((width, features)),
             keras.layers.LSTM(20),
-            keras.layers.Dense(kwargs.get("output_steps", 1)),
-            keras.layers.Reshape((kwargs.get("output_steps", 1), 1)),
+            keras.layers.Dense(kwargs["num_features"]),
         ]
     )
 
@@ -114,6 +120,8 @@ def plain_sequence_tagger(kwargs):
     return keras.Model({"word_ids": words}, outputs)
 
 
+PEAK_SIZES = (1024, 2048, 3072, 4096, 6144)
+
 TWINS = {
     "baseline": plain_baseline,
     "lstm": plain_lstm,
@@ -148,19 +156,66 @@ def batches(name: str, bundle, quick: bool):
     return tf.data.Dataset.from_tensors((ids[:, :-1], ids[:, 1:])).repeat()
 
 
-def time_fit(model, dataset, steps: int) -> float:
-    started = time.perf_counter()
-    model.fit(dataset.take(steps), epochs=1, verbose=0, shuffle=False)
-    return time.perf_counter() - started
+def seconds_per_step(model, dataset, steps: int) -> float:
+    """Seconds per training step over ``steps`` steps, after one untimed step."""
+    timer = harness.timed_fit(model, dataset, steps + 1)
+    return timer.seconds / timer.steps
 
 
-def compare(name: str, steps: int, repeats: int, quick: bool) -> dict:
+def predict_seconds(model, inputs, calls: int) -> float:
+    """Seconds per ``predict_on_batch`` call, over ``calls`` calls."""
+    return harness.seconds(lambda: [model.predict_on_batch(inputs) for _ in range(calls)]) / calls
+
+
+def matmul_gflops(a, b) -> float:
+    """GFLOP/s of one ``a @ b``."""
+    flops = 2 * a.shape[0] * a.shape[1] * b.shape[1]
+    return flops / harness.seconds(lambda: tf.linalg.matmul(a, b).numpy()) / 1e9
+
+
+def operands(rows: int, inner: int, columns: int):
+    """Random float32 ``[rows, inner]`` and ``[inner, columns]`` matrices."""
+    return tf.random.normal((rows, inner), seed=0), tf.random.normal((inner, columns), seed=1)
+
+
+def best_gflops(a, b, calls: int = 3) -> float:
+    """The best GFLOP/s of ``calls`` products ``a @ b``, after one warm-up product."""
+    matmul_gflops(a, b)
+    return max(matmul_gflops(a, b) for _ in range(calls))
+
+
+def peak_size(sizes=PEAK_SIZES) -> int:
+    """The square size whose float32 matmul runs fastest here.
+
+    Sizes that are powers of two can run far below the others (4096 ran at about half
+    the speed of 3072 on an AMD EPYC guest), so the peak is searched for.
+    """
+    rates = {size: best_gflops(*operands(size, size, size)) for size in sizes}
+    print("square float32 matmul GFLOP/s by size:", {k: round(v) for k, v in rates.items()})
+    return max(rates, key=rates.get)
+
+
+def lstm_step_matmuls(units: int, inputs: int, batch: int) -> dict[str, float]:
+    """GFLOP/s of the matmuls one LSTM training step does at each time step.
+
+    Forward, ``[x, h] @ [W; U]`` has only ``batch`` rows; backward, the recurrent
+    kernel's gradient ``h^T @ dz`` is a product over only ``batch`` terms.
+    """
+    shapes = {
+        "forward [x,h] @ [W;U]": (batch, inputs + units, 4 * units),
+        "backward dz @ U^T": (batch, 4 * units, units),
+        "backward h^T @ dz": (units, batch, 4 * units),
+    }
+    return {name: round(best_gflops(*operands(*shape)), 1) for name, shape in shapes.items()}
+
+
+def build_pair(name: str, quick: bool):
+    """rnn_zoo's compiled model, its compiled plain twin and their training batches."""
     spec = get_spec(name)
     options = {**spec.data_options, **DATA_OPTIONS[name]}
     if quick:
         options["fraction"] = 0.05
     bundle = load_dataset(spec.dataset, batch_size=spec.recipe.batch_size, **options)
-    data = batches(name, bundle, quick).repeat()
     keras.utils.set_random_seed(0)
     ours = compile_model(spec.build(**bundle.model_kwargs), spec.recipe, steps_per_epoch=100)
     keras.utils.set_random_seed(0)
@@ -174,68 +229,91 @@ def compare(name: str, steps: int, repeats: int, quick: bool) -> dict:
     )
     if twin.count_params() != ours.count_params():
         raise AssertionError(f"{name}: twin has {twin.count_params()} != {ours.count_params()}")
+    return ours, twin, batches(name, bundle, quick).repeat()
+
+
+def compare(name: str, seconds: float, rounds: int, quick: bool, peak_operands) -> dict:
+    ours, twin, data = build_pair(name, quick)
     inputs, _ = next(iter(data))
-    batch = int(tf.nest.flatten(inputs)[0].shape[0])
-    length = (
-        int(tf.nest.flatten(inputs)[0].shape[1]) if len(tf.nest.flatten(inputs)[0].shape) > 1 else 1
-    )
-    for model in (ours, twin):
-        time_fit(model, data, 2)  # warm-up: tracing
-        model.predict_on_batch(inputs)
-    train_seconds = {"rnn_zoo": [], "plain": []}
-    infer_seconds = {"rnn_zoo": [], "plain": []}
-    pair = (("rnn_zoo", ours), ("plain", twin))
-    for repeat in range(repeats):  # ABBA order: a drifting machine load favours neither
-        for label, model in pair if repeat % 2 == 0 else pair[::-1]:
-            train_seconds[label].append(time_fit(model, data, steps))
-            infer_seconds[label].append(harness.seconds(lambda m=model: m.predict_on_batch(inputs)))
+    first = tf.nest.flatten(inputs)[0]
+    batch = int(first.shape[0])
+    length = int(first.shape[1]) if len(first.shape) > 1 else 1
+    models = {"rnn_zoo": ours, "plain": twin}
+    steps = harness.steps_for(ours, data, 2, seconds)  # also its warm-up (tracing)
+    seconds_per_step(twin, data, 1)
+    calls = max(1, round(0.5 / harness.seconds(lambda: ours.predict_on_batch(inputs))))
+    twin.predict_on_batch(inputs)
+    train = {label: [] for label in models}
+    infer = {label: [] for label in models}
+    peaks = []
+    for round_ in range(rounds):
+        order = list(models) if round_ % 2 == 0 else list(models)[::-1]
+        for label in order:
+            train[label].append(seconds_per_step(models[label], data, steps))
+            infer[label].append(predict_seconds(models[label], inputs, calls))
+        peaks.append(matmul_gflops(*peak_operands))
     flops = training_flops(ours, length)
-    row = {"model": name, "batch": batch, "time_steps": length, "parameters": ours.count_params()}
-    for label in ("rnn_zoo", "plain"):
-        per_second = batch * steps / harness.median(train_seconds[label])
-        row[f"{label}_train_examples_per_s"] = round(per_second, 2)
-        row[f"{label}_train_gflops"] = round(per_second * flops / 1e9, 2)
-        row[f"{label}_infer_examples_per_s"] = round(
-            batch / harness.median(infer_seconds[label]), 1
-        )
-        spread = max(train_seconds[label]) / min(train_seconds[label])
+    gflops = [batch * flops / seconds / 1e9 for seconds in train["rnn_zoo"]]
+    row = {
+        "model": name,
+        "batch": batch,
+        "time_steps": length,
+        "parameters": ours.count_params(),
+        "steps_per_round": steps,
+        "predict_calls_per_round": calls,
+    }
+    for label in models:
+        row[f"{label}_train_examples_per_s"] = round(batch / harness.median(train[label]), 2)
+        row[f"{label}_infer_examples_per_s"] = round(batch / harness.median(infer[label]), 1)
+        row[f"{label}_train_seconds_per_step"] = [round(value, 5) for value in train[label]]
+        spread = max(train[label]) / min(train[label])
         row[f"{label}_train_slowest_over_fastest"] = round(spread, 3)
-    row["train_ratio"] = round(
-        row["rnn_zoo_train_examples_per_s"] / row["plain_train_examples_per_s"], 3
-    )
-    row["infer_ratio"] = round(
-        row["rnn_zoo_infer_examples_per_s"] / row["plain_infer_examples_per_s"], 3
-    )
+    row["rnn_zoo_train_gflops"] = round(harness.median(gflops), 2)
+    row["matmul_peak_gflops_per_round"] = [round(value, 1) for value in peaks]
+    row["train_ratio"] = harness.paired_ratio(train["plain"], train["rnn_zoo"])
+    row["infer_ratio"] = harness.paired_ratio(infer["plain"], infer["rnn_zoo"])
+    row["share_of_matmul_peak"] = harness.paired_ratio(gflops, peaks)
     return row
 
 
-def matmul_peak(size: int = 4096, repeats: int = 5) -> float:
-    a = tf.random.normal((size, size), seed=0)
-    b = tf.random.normal((size, size), seed=1)
-    tf.linalg.matmul(a, b).numpy()
-    best = min(harness.seconds(lambda: tf.linalg.matmul(a, b).numpy()) for _ in range(repeats))
-    return 2 * size**3 / best / 1e9
+def verdict(ratio: dict, goal: float) -> str:
+    """Whether a ratio's interval clears ``goal``, falls short of it, or straddles it."""
+    if ratio["low"] >= goal:
+        return "met"
+    if ratio["high"] < goal:
+        return "not met"
+    return "unresolved"
+
+
+def interval(ratio: dict, percent: bool = False) -> str:
+    """``median [low, high]`` for a table cell."""
+    shown = "{:.0%}" if percent else "{:.2f}"
+    low, high = (shown.format(ratio[key]) for key in ("low", "high"))
+    return f"{shown.format(ratio['median'])} [{low}, {high}]"
 
 
 def main() -> None:
     parser = harness.parser(__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--repeats", type=int, default=6)
+    parser.add_argument(
+        "--seconds", type=float, default=2.0, help="about how long one path's timed fit lasts"
+    )
+    parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--models", nargs="*", default=list(TWINS))
     args = parser.parse_args()
     harness.use_shared_data()
     info = harness.machine()
-    peak_before = matmul_peak()
+    size = 1024 if args.quick else peak_size()
+    peak_operands = operands(size, size, size)
+    matmul_gflops(*peak_operands)  # warm-up
     rows = []
     for name in args.models:
-        steps = 2 if name == "text_generator" else args.steps
-        steps = 1 if args.quick else steps
-        rows.append(compare(name, steps, 1 if args.quick else args.repeats, args.quick))
-        print(rows[-1], flush=True)
-    peak = max(peak_before, matmul_peak())
-    for row in rows:
-        row["share_of_matmul_peak"] = round(row["rnn_zoo_train_gflops"] / peak, 3)
-    print(f"\nfloat32 matmul peak (4096 x 4096): {peak:.1f} GFLOP/s on {info['cpu']}")
+        rounds = 2 if args.quick else args.rounds
+        seconds = 0.1 if args.quick else args.seconds
+        rows.append(compare(name, seconds, rounds, args.quick, peak_operands))
+        print({key: value for key, value in rows[-1].items() if "per_" not in key}, flush=True)
+    step_matmuls = lstm_step_matmuls(1024, 256, 64)
+    print("the character LSTM's per-step matmuls, GFLOP/s:", step_matmuls)
+    print(f"\npeak: float32 matmul {size} x {size} on {info['cpu']}; medians [95% intervals]")
     print(
         harness.table(
             [
@@ -244,6 +322,7 @@ def main() -> None:
                 "rnn_zoo ex/s",
                 "plain ex/s",
                 "ratio",
+                "≥ 0.95",
                 "GFLOP/s",
                 "of peak",
                 "infer ratio",
@@ -254,17 +333,18 @@ def main() -> None:
                     f"{r['batch']} x {r['time_steps']}",
                     harness.number(r["rnn_zoo_train_examples_per_s"]),
                     harness.number(r["plain_train_examples_per_s"]),
-                    f"{r['train_ratio']:.2f}",
+                    interval(r["train_ratio"]),
+                    verdict(r["train_ratio"], 0.95),
                     harness.number(r["rnn_zoo_train_gflops"]),
-                    f"{r['share_of_matmul_peak']:.0%}",
-                    f"{r['infer_ratio']:.2f}",
+                    interval(r["share_of_matmul_peak"], percent=True),
+                    interval(r["infer_ratio"]),
                 ]
                 for r in rows
             ],
         )
     )
-    payload = {"matmul_peak_gflops": round(peak, 1), "models": rows}
     name = harness.results_name("training_speed", args.models, list(TWINS))
+    payload = {"peak_matmul_size": size, "lstm_step_matmul_gflops": step_matmuls, "models": rows}
     print(harness.save(name, payload, info, quick=args.quick))
 
 
