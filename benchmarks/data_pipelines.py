@@ -23,7 +23,8 @@ train pipeline apart (see :func:`stages`) to show where its time goes.
 Usage:
     .venv/bin/python benchmarks/data_pipelines.py [--quick] [--rounds 3] [--seconds 4]
 
-Prints markdown tables and writes ``benchmarks/results/data_pipelines.json``.
+Prints markdown tables and writes ``benchmarks/results/data_pipelines.json``, or
+``data_pipelines_<names>.json`` for a subset of the models (``--models``).
 """
 
 from __future__ import annotations
@@ -257,7 +258,8 @@ def main() -> None:
         )
     )
     payload = {"goal_ratio": GOAL, "rounds": args.rounds, "quick": args.quick, "models": rows}
-    print("\n" + harness.save("data_pipelines", payload, info, quick=args.quick))
+    name = harness.results_name("data_pipelines", args.models, list_models())
+    print("\n" + harness.save(name, payload, info, quick=args.quick))
 
 
 if __name__ == "__main__":

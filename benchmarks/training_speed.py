@@ -82,18 +82,25 @@ def plain_lstm(kwargs):
     )
 
 
-def plain_gru_classifier(kwargs):
-    """Bidirectional GRU(64) over every step, average and max pooled, as the default.
+class MaskedMax(keras.layers.Layer):
+    """The maximum over the steps a mask keeps (``GlobalMaxPooling1D`` ignores masks)."""
 
-    Keras' ``GlobalMaxPooling1D`` ignores the padding mask, where rnn_zoo's pooling
-    masks it: one elementwise ``where`` per position, no weights.
-    """
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def call(self, inputs, mask=None):
+        kept = keras.ops.expand_dims(mask, -1)
+        return keras.ops.max(keras.ops.where(kept, inputs, float("-inf")), axis=1)
+
+
+def plain_gru_classifier(kwargs):
+    """Bidirectional GRU(64) over every step, average and max pooled, as the default."""
     ids = keras.Input((None,), dtype="int32")
     x = keras.layers.Embedding(kwargs["vocab_size"], 128, mask_zero=True)(ids)
     x = keras.layers.Bidirectional(keras.layers.GRU(64, dropout=0.5, return_sequences=True))(x)
-    pooled = keras.layers.Concatenate()(
-        [keras.layers.GlobalAveragePooling1D()(x), keras.layers.GlobalMaxPooling1D()(x)]
-    )
+    pooled = keras.layers.Concatenate()([keras.layers.GlobalAveragePooling1D()(x), MaskedMax()(x)])
     probability = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Dropout(0.5)(pooled))
     return keras.Model(ids, probability)
 
