@@ -23,8 +23,8 @@ Training throughput is examples/s and achieved GFLOP/s, counting the matmuls of 
 dense, convolution and recurrent layers (2 multiply-adds per weight per position, x3
 for forward + backward); its share of the peak is likewise taken per round. Inference
 is ``predict_on_batch`` on one batch, called for about half a second in each round.
-Last, the three matmul shapes of a 1024-unit LSTM training step at batch 64 are timed
-alone, to show how far below the peak they run.
+Last, the three matmul shapes of the text generator's LSTM training step (1024 units,
+batch 64) are timed alone, to show how far below the peak they run.
 
 The text generator's twin is not fed the loader: both read the same random 100-id
 sequences (its loader is cheap, but one 64 x 100 batch of the 1024-unit LSTM takes
@@ -202,12 +202,16 @@ def peak_size(sizes=PEAK_SIZES) -> int:
     return max(rates, key=rates.get)
 
 
-def lstm_step_matmuls(units: int, inputs: int, batch: int) -> dict[str, float]:
-    """GFLOP/s of the matmuls one LSTM training step does at each time step.
+def lstm_step_matmuls(name: str = "text_generator") -> dict[str, float]:
+    """GFLOP/s of the matmuls a registered model's LSTM does at each time step of training.
 
-    Forward, ``[x, h] @ [W; U]`` has only ``batch`` rows; backward, the recurrent
-    kernel's gradient ``h^T @ dz`` is a product over only ``batch`` terms.
+    At the model's default size and recipe batch. Forward, ``[x, h] @ [W; U]`` has only
+    ``batch`` rows; backward, the recurrent kernel's gradient ``h^T @ dz`` is a product
+    over only ``batch`` terms.
     """
+    spec = get_spec(name)
+    cell = next(layer.cell for layer in spec.build().layers if hasattr(layer, "cell"))
+    batch, inputs, units = spec.recipe.batch_size, cell.kernel.shape[0], cell.units
     shapes = {
         "forward [x,h] @ [W;U]": (batch, inputs + units, 4 * units),
         "backward dz @ U^T": (batch, 4 * units, units),
@@ -240,6 +244,7 @@ def build_pair(name: str, quick: bool):
 
 
 def compare(name: str, seconds: float, rounds: int, quick: bool, peak_operands) -> dict:
+    """One model's row: rnn_zoo's path against its twin, in paired rounds (module doc)."""
     ours, twin, data = build_pair(name, quick)
     inputs, _ = next(iter(data))
     first = tf.nest.flatten(inputs)[0]
@@ -318,7 +323,7 @@ def main() -> None:
         seconds = 0.1 if args.quick else args.seconds
         rows.append(compare(name, seconds, rounds, args.quick, peak_operands))
         print({key: value for key, value in rows[-1].items() if "per_" not in key}, flush=True)
-    step_matmuls = lstm_step_matmuls(1024, 256, 64)
+    step_matmuls = lstm_step_matmuls()
     print("the character LSTM's per-step matmuls, GFLOP/s:", step_matmuls)
     print(f"\npeak: float32 matmul {size} x {size} on {info['cpu']}; medians [95% intervals]")
     print(
