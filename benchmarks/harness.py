@@ -57,7 +57,6 @@ def _cpu_model() -> str:
 
 def machine() -> dict[str, Any]:
     """Facts about this machine and its software, recorded beside every result."""
-    import keras
     import tensorflow as tf
 
     return {
