@@ -108,9 +108,9 @@ class StepTimer(keras.callbacks.Callback):
 
     The first batch is left out: it waits for ``fit``'s setup and for the pipeline's
     shuffle buffer to fill, a cost paid once per epoch, not once per step. So is what
-    ``fit`` does after its last batch: deleting the ``tf.data`` iterator there can wait
-    up to about 5 s for tf.data's autotuning thread (seen on TF 2.21), which would
-    swamp a round of a few steps.
+    ``fit`` does after its last batch: deleting the ``tf.data`` iterator there
+    sometimes waits up to about 5 s (seen on TF 2.21; not seen with tf.data's
+    autotuning off), which would swamp a round of a few steps.
     """
 
     def on_train_begin(self, logs=None):
