@@ -22,6 +22,7 @@ from typing import Any
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 BENCHMARKS = Path(__file__).resolve().parent
 ROOT = BENCHMARKS.parent
@@ -57,8 +58,6 @@ def _cpu_model() -> str:
 
 def machine() -> dict[str, Any]:
     """Facts about this machine and its software, recorded beside every result."""
-    import tensorflow as tf
-
     return {
         "cpu": _cpu_model(),
         "cpus_usable": len(os.sched_getaffinity(0)),
@@ -80,6 +79,18 @@ def seconds(function: Callable[[], Any]) -> float:
 def median(values: Iterable[float]) -> float:
     """The median of some measurements."""
     return statistics.median(list(values))
+
+
+def matmul_gflops(a, b) -> float:
+    """GFLOP/s of one ``tf.linalg.matmul(a, b)``."""
+    flops = 2 * a.shape[0] * a.shape[1] * b.shape[1]
+    return flops / seconds(lambda: tf.linalg.matmul(a, b).numpy()) / 1e9
+
+
+def best_gflops(a, b, calls: int = 3) -> float:
+    """The best GFLOP/s of ``calls`` products ``a @ b``, after one warm-up product."""
+    matmul_gflops(a, b)
+    return max(matmul_gflops(a, b) for _ in range(calls))
 
 
 def paired_ratio(

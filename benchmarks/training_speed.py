@@ -174,21 +174,9 @@ def predict_seconds(model, inputs, calls: int) -> float:
     return harness.seconds(lambda: [model.predict_on_batch(inputs) for _ in range(calls)]) / calls
 
 
-def matmul_gflops(a, b) -> float:
-    """GFLOP/s of one ``a @ b``."""
-    flops = 2 * a.shape[0] * a.shape[1] * b.shape[1]
-    return flops / harness.seconds(lambda: tf.linalg.matmul(a, b).numpy()) / 1e9
-
-
 def operands(rows: int, inner: int, columns: int):
     """Random float32 ``[rows, inner]`` and ``[inner, columns]`` matrices."""
     return tf.random.normal((rows, inner), seed=0), tf.random.normal((inner, columns), seed=1)
-
-
-def best_gflops(a, b, calls: int = 3) -> float:
-    """The best GFLOP/s of ``calls`` products ``a @ b``, after one warm-up product."""
-    matmul_gflops(a, b)
-    return max(matmul_gflops(a, b) for _ in range(calls))
 
 
 def peak_size(sizes=PEAK_SIZES) -> int:
@@ -197,7 +185,7 @@ def peak_size(sizes=PEAK_SIZES) -> int:
     Sizes that are powers of two can run far below the others (4096 ran at about half
     the speed of 3072 on an AMD EPYC guest), so the peak is searched for.
     """
-    rates = {size: best_gflops(*operands(size, size, size)) for size in sizes}
+    rates = {size: harness.best_gflops(*operands(size, size, size)) for size in sizes}
     print("square float32 matmul GFLOP/s by size:", {k: round(v) for k, v in rates.items()})
     return max(rates, key=rates.get)
 
@@ -217,7 +205,9 @@ def lstm_step_matmuls(name: str = "text_generator") -> dict[str, float]:
         "backward dz @ U^T": (batch, 4 * units, units),
         "backward h^T @ dz": (units, batch, 4 * units),
     }
-    return {name: round(best_gflops(*operands(*shape)), 1) for name, shape in shapes.items()}
+    return {
+        name: round(harness.best_gflops(*operands(*shape)), 1) for name, shape in shapes.items()
+    }
 
 
 def build_pair(name: str, quick: bool):
@@ -263,7 +253,7 @@ def compare(name: str, seconds: float, rounds: int, quick: bool, peak_operands) 
         for label in order:
             train[label].append(seconds_per_step(models[label], data, steps))
             infer[label].append(predict_seconds(models[label], inputs, calls))
-        peaks.append(matmul_gflops(*peak_operands))
+        peaks.append(harness.matmul_gflops(*peak_operands))
     flops = training_flops(ours, length)
     gflops = [batch * flops / seconds / 1e9 for seconds in train["rnn_zoo"]]
     row = {
@@ -316,7 +306,7 @@ def main() -> None:
     info = harness.machine()
     size = 1024 if args.quick else peak_size()
     peak_operands = operands(size, size, size)
-    matmul_gflops(*peak_operands)  # warm-up
+    harness.matmul_gflops(*peak_operands)  # warm-up
     rows = []
     for name in args.models:
         rounds = 2 if args.quick else args.rounds
