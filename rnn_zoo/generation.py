@@ -25,6 +25,9 @@ import tensorflow as tf
 from rnn_zoo.validation import check_float, check_int
 
 _NO_TOP_K = 0
+# Logits are divided by the temperature in float32: a smaller temperature can round to
+# 0 there or push the logits to infinity.
+MIN_TEMPERATURE = 1e-6
 
 
 def _lstm_step(cell, projected, states):
@@ -285,8 +288,8 @@ def generate_text(
             vocabulary).
         prompt: A prompt, or a list of prompts generated as one batch.
         num_chars: Characters to add to each prompt (>= 1). Defaults to 200.
-        temperature: Sampling temperature (> 0); lower is more conservative.
-            Defaults to 1.0.
+        temperature: Sampling temperature, at least ``MIN_TEMPERATURE`` (1e-6); lower
+            is more conservative (``top_k=1`` is greedy). Defaults to 1.0.
         top_k: Sample among the ``top_k`` likeliest characters; ``None`` for all.
         seed: Sampling seed: the same seed gives the same text. Defaults to 0.
         num_streams: With a single prompt, how many independent continuations to
@@ -308,7 +311,7 @@ def generate_text(
         ... # doctest: +SKIP
     """
     check_int("num_chars", num_chars)
-    check_float("temperature", temperature, minimum=0.0, include_minimum=False)
+    check_float("temperature", temperature, minimum=MIN_TEMPERATURE)
     check_int("seed", seed, minimum=0)
     check_int("num_streams", num_streams)
     if top_k is not None:

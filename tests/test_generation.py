@@ -91,6 +91,8 @@ def test_top_k_one_is_greedy(model):
         ({"prompt": ""}, ValueError, "prompt='' is empty"),
         ({"temperature": 0}, ValueError, "temperature=0"),
         ({"temperature": -1.0}, ValueError, "temperature=-1.0"),
+        # Positive, but 0 in float32.
+        ({"temperature": 1e-50}, ValueError, r"temperature=1e-50 .*\[1e-06, inf\)"),
         ({"num_chars": 0}, ValueError, "num_chars=0"),
         ({"num_chars": 2.5}, TypeError, "num_chars=2.5"),
         ({"top_k": 100}, ValueError, "top_k=100"),
