@@ -229,7 +229,7 @@ def lstm_matmuls(name: str = "text_generator", steps: int = 100) -> dict:
         repeats = {label: 1 if label in hoisted_only else steps for label in labels}
         flops = {label: 2.0 * np.prod(shapes[label]) * repeats[label] for label in labels}
         seconds = sum(flops[label] / (rates[label] * 1e9) for label in labels)
-        return round(sum(flops.values()) / seconds / 1e9, 1)
+        return round(float(sum(flops.values())) / seconds / 1e9, 1)
 
     return {
         "gflops": {label: round(rate, 1) for label, rate in rates.items()},

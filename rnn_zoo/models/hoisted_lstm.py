@@ -21,8 +21,8 @@ import keras
 from keras import ops
 
 # Below this many units the loops' per-step bookkeeping costs more than the hoisted
-# matmuls save: 0.87× Keras' training pass at 64 units, 1.15× at 256, 1.78× at 1024
-# (BENCHMARKS.md, "The character LSTM's own backward pass").
+# matmuls save: 0.87× Keras' training pass at 64 units, 1.15× at 256, 1.78× at 1024 on
+# a 2-core AMD EPYC (BENCHMARKS.md, "Training and inference", the character LSTM).
 HOIST_MIN_UNITS = 256
 
 
