@@ -20,8 +20,10 @@ in a search at the start. The ratio rnn_zoo / plain is taken within each round,
 and the table gives the median of those ratios with a 95% bootstrap interval
 (``harness.paired_ratio``): a slow spell of the machine slows both sides of a round.
 Training throughput is examples/s and achieved GFLOP/s, counting the matmuls of the
-dense, convolution and recurrent layers (2 multiply-adds per weight per position, x3
-for forward + backward); its share of the peak is likewise taken per round. Inference
+dense and recurrent layers (2 multiply-adds per weight per position, x3
+for forward + backward), at the first batch's lengths where batches vary (the tagger's
+and the translator's, whose encoder reads the source and the rest the target); its
+share of the peak is likewise taken per round. Inference
 is ``predict_on_batch`` on one batch, called for about half a second in each round.
 Last, the matmuls of the text generator's LSTM training step (1024 units, batch 64,
 100 steps), in Keras' loop and in rnn_zoo's ``HoistedLSTM``, are timed alone, to show
@@ -56,6 +58,7 @@ DATA_OPTIONS = {
     "gru_classifier": {},
     "text_generator": {},
     "sequence_tagger": {"char_features": False},
+    "seq2seq": {},
 }
 
 
@@ -128,6 +131,23 @@ def plain_sequence_tagger(kwargs):
     return keras.Model({"word_ids": words}, outputs)
 
 
+def plain_seq2seq(kwargs):
+    """GRU(128) encoder, GRU(128) decoder from its state, additive attention, as the default."""
+    source = keras.Input((None,), dtype="int32")
+    target_in = keras.Input((None,), dtype="int32")
+    embedded = keras.layers.Embedding(kwargs["source_vocab_size"], 128, mask_zero=True)(source)
+    encoded, state = keras.layers.GRU(128, return_sequences=True, return_state=True)(embedded)
+    x = keras.layers.Embedding(kwargs["target_vocab_size"], 128, mask_zero=True)(target_in)
+    x = keras.layers.GRU(128, return_sequences=True)(x, initial_state=state)
+    query = keras.layers.Dense(128, use_bias=False)(x)
+    keys = keras.layers.Dense(128, use_bias=False)(encoded)
+    context = keras.layers.AdditiveAttention()(
+        [query, encoded, keys], mask=[None, keras.ops.not_equal(source, 0)]
+    )
+    x = keras.layers.Dense(128, activation="tanh")(keras.layers.Concatenate()([x, context]))
+    return keras.Model([source, target_in], keras.layers.Dense(kwargs["target_vocab_size"])(x))
+
+
 PEAK_SIZES = (1024, 2048, 3072, 4096, 6144)
 
 TWINS = {
@@ -136,6 +156,7 @@ TWINS = {
     "gru_classifier": plain_gru_classifier,
     "text_generator": plain_text_generator,
     "sequence_tagger": plain_sequence_tagger,
+    "seq2seq": plain_seq2seq,
 }
 
 
@@ -152,9 +173,19 @@ def layer_flops(layer, steps: int) -> int:
     return 0
 
 
-def training_flops(model: keras.Model, steps: int) -> float:
-    """Forward + backward FLOPs per example (3 x forward), recurrent and dense matmuls."""
-    return 3.0 * sum(layer_flops(layer, steps) for layer in model.layers)
+def training_flops(model: keras.Model, lengths: list[int]) -> float:
+    """Forward + backward FLOPs per example (3 x forward), recurrent and dense matmuls.
+
+    ``lengths`` are the steps of each input. Layers of a nested model (the translator's
+    encoder) run over the first input's steps, all others over the last input's.
+    """
+    forward = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            forward += sum(layer_flops(inner, lengths[0]) for inner in layer.layers)
+        else:
+            forward += layer_flops(layer, lengths[-1])
+    return 3.0 * forward
 
 
 def batches(name: str, bundle, quick: bool):
@@ -229,7 +260,7 @@ def lstm_matmuls(name: str = "text_generator", steps: int = 100) -> dict:
         repeats = {label: 1 if label in hoisted_only else steps for label in labels}
         flops = {label: 2.0 * np.prod(shapes[label]) * repeats[label] for label in labels}
         seconds = sum(flops[label] / (rates[label] * 1e9) for label in labels)
-        return round(float(sum(flops.values())) / seconds / 1e9, 1)
+        return round(float(sum(flops.values()) / seconds / 1e9), 1)
 
     return {
         "gflops": {label: round(rate, 1) for label, rate in rates.items()},
@@ -265,9 +296,8 @@ def compare(name: str, seconds: float, rounds: int, quick: bool, peak_operands) 
     """One model's row: rnn_zoo's path against its twin, in paired rounds (module doc)."""
     ours, twin, data = build_pair(name, quick)
     inputs, _ = next(iter(data))
-    first = tf.nest.flatten(inputs)[0]
-    batch = int(first.shape[0])
-    length = int(first.shape[1]) if len(first.shape) > 1 else 1
+    batch = int(tf.nest.flatten(inputs)[0].shape[0])
+    lengths = [int(x.shape[1]) if len(x.shape) > 1 else 1 for x in tf.nest.flatten(inputs)]
     models = {"rnn_zoo": ours, "plain": twin}
     steps = harness.steps_for(ours, data, 2, seconds)  # also its warm-up (tracing)
     seconds_per_step(twin, data, 1)
@@ -282,12 +312,12 @@ def compare(name: str, seconds: float, rounds: int, quick: bool, peak_operands) 
             train[label].append(seconds_per_step(models[label], data, steps))
             infer[label].append(predict_seconds(models[label], inputs, calls))
         peaks.append(harness.matmul_gflops(*peak_operands))
-    flops = training_flops(ours, length)
+    flops = training_flops(ours, lengths)
     gflops = [batch * flops / seconds / 1e9 for seconds in train["rnn_zoo"]]
     row = {
         "model": name,
         "batch": batch,
-        "time_steps": length,
+        "time_steps": lengths[0] if len(lengths) == 1 else lengths,
         "parameters": ours.count_params(),
         "steps_per_round": steps,
         "predict_calls_per_round": calls,
@@ -360,7 +390,7 @@ def main() -> None:
             [
                 [
                     r["model"],
-                    f"{r['batch']} x {r['time_steps']}",
+                    f"{r['batch']} x {'/'.join(map(str, tf.nest.flatten(r['time_steps'])))}",
                     harness.number(r["rnn_zoo_train_examples_per_s"]),
                     harness.number(r["plain_train_examples_per_s"]),
                     interval(r["train_ratio"]),
