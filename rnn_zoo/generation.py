@@ -232,15 +232,25 @@ class CharGenerator(tf.Module):
         Args:
             prompts: ``tf.string`` ``[batch]``, each at least one known character.
             num_chars: How many characters to add.
-            temperature: Sampling temperature (> 0).
+            temperature: Sampling temperature, at least ``MIN_TEMPERATURE``.
             seed: Seed of the stateless sampler: same seed, same text.
             top_k: Sample among the ``top_k`` likeliest characters; 0 for all.
 
         Returns:
             ``tf.string`` ``[batch]``: each prompt followed by its continuation.
         """
-        tf.debugging.assert_positive(num_chars, message="num_chars must be >= 1")
-        tf.debugging.assert_positive(temperature, message="temperature must be > 0")
+        checks = [
+            tf.debugging.assert_positive(num_chars, message="num_chars must be >= 1"),
+            tf.debugging.assert_greater_equal(
+                temperature,
+                tf.constant(MIN_TEMPERATURE, temperature.dtype),
+                message=f"temperature must be >= {MIN_TEMPERATURE:g}",
+            ),
+        ]
+        # Sampling waits for the checks: a bad temperature would otherwise race them
+        # to an out-of-range id and fail with a gather error instead.
+        with tf.control_dependencies(checks):
+            num_chars, temperature = tf.identity(num_chars), tf.identity(temperature)
         projections = self.input_projections()
         logits, states = self.run_prompt(self.encode(prompts), projections)
         generated = tf.TensorArray(tf.int64, size=num_chars)

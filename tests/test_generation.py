@@ -110,3 +110,11 @@ def test_bad_arguments_raise_before_work(model, kwargs, error, message):
 def test_vocabulary_must_match_the_model(model):
     with pytest.raises(ValueError, match="vocabulary has 3 characters but the model predicts 9"):
         CharGenerator(model, list("abc"))
+
+
+def test_in_graph_generation_refuses_a_temperature_below_the_minimum(model):
+    """The exported `generate` signature checks in the graph what generate_text checks first."""
+    generator = CharGenerator(model, VOCABULARY)
+    arguments = [tf.constant(["ab"]), tf.constant(3), tf.constant(1e-40), tf.constant(0)]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="temperature must be >= 1e-06"):
+        generator.generate(*arguments, tf.constant(0))
