@@ -182,6 +182,48 @@ def results_name(benchmark: str, chosen: Sequence[str] | None, every: Sequence[s
     return "_".join([benchmark, *chosen])
 
 
+def earlier_seeds(name: str, same: dict[str, Any], seeds: Iterable[int]) -> list[dict[str, Any]]:
+    """The runs of other seeds already in ``benchmarks/results/<name>.json``.
+
+    A recipe too long to run for every seed in one sitting can then be run a seed at a
+    time (``--add``). Call it before training, so that a mismatch stops the script
+    before the expensive part: the earlier runs are kept only when every entry of
+    ``same`` (the recipe, the data options, ...) is what the results file recorded, so
+    runs of different recipes are never averaged together.
+
+    Args:
+        name: The results file's name, without ``.json``.
+        same: What must not differ between the earlier runs and the new ones.
+        seeds: The seeds about to be run; earlier runs of these are dropped.
+
+    Returns:
+        The earlier runs of the other seeds; empty when there is no results file.
+
+    Raises:
+        ValueError: If the results file recorded a different ``same``; it names the keys.
+
+    Example:
+        >>> earlier_seeds("no_such_results", {}, [1, 2])
+        []
+    """
+    target = RESULTS / f"{name}.json"
+    if not target.exists():
+        return []
+    earlier = json.loads(target.read_text(encoding="utf-8"))
+    differing = [key for key, value in same.items() if earlier.get(key) != _as_json(value)]
+    if differing:
+        raise ValueError(
+            f"{target.name} holds runs of a different {', '.join(differing)}; "
+            "run without --add to replace them"
+        )
+    return [run for run in earlier.get("runs", []) if run["seed"] not in set(seeds)]
+
+
+def _as_json(value: Any) -> Any:
+    """``value`` as it reads back from a JSON file (tuples become lists, and so on)."""
+    return json.loads(json.dumps(value))
+
+
 def save(name: str, payload: dict[str, Any], info: dict[str, Any], *, quick: bool) -> str:
     """Writes ``benchmarks/results/<name>.json`` with the command and machine facts.
 

@@ -2,12 +2,15 @@
 
 Trains a registered model with its registry recipe (exactly what `rnn-zoo train NAME`
 does) for one or more seeds and reports the test metrics as mean ± std, the wall time
-and the epochs, then writes benchmarks/results/quality_<name>.json.
+and the epochs, then writes benchmarks/results/quality_<name>.json. With ``--add`` the
+runs of other seeds already in that file (same recipe and data options) are kept and
+counted in the mean, so a long recipe can be run a seed at a time.
 
     .venv/bin/python benchmarks/quality.py baseline --seeds 0 1 2
     .venv/bin/python benchmarks/quality.py lstm --seeds 0 1 2
     .venv/bin/python benchmarks/quality.py gru_classifier --seeds 0
     .venv/bin/python benchmarks/quality.py text_generator --seeds 0
+    .venv/bin/python benchmarks/quality.py text_generator --seeds 1 2 --add
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import platform
 import statistics
 import tempfile
 from pathlib import Path
+
+from harness import earlier_seeds
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -35,12 +40,18 @@ def main() -> None:
     parser.add_argument("name")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--epochs", type=int, help="override the recipe (not the default)")
+    parser.add_argument(
+        "--add", action="store_true", help="keep the other seeds' runs already in the results"
+    )
     args = parser.parse_args()
 
     from rnn_zoo.registry import get_spec
     from rnn_zoo.training import train
 
     spec = get_spec(args.name)
+    recipe = {**spec.recipe.to_dict(), **({"epochs": args.epochs} if args.epochs else {})}
+    recorded = {"recipe": recipe, "data_options": spec.data_options}
+    earlier = earlier_seeds(f"quality_{args.name}", recorded, args.seeds) if args.add else []
     runs = []
     with tempfile.TemporaryDirectory() as output_dir:
         for seed in args.seeds:
@@ -60,6 +71,7 @@ def main() -> None:
                 }
             )
             print(json.dumps(runs[-1]), flush=True)
+    runs = sorted(earlier + runs, key=lambda run: run["seed"])
     summary = {
         key: {
             "mean": statistics.fmean(run["test"][key] for run in runs),
@@ -69,8 +81,7 @@ def main() -> None:
     }
     report = {
         "model": args.name,
-        "recipe": spec.recipe.to_dict(),
-        "data_options": spec.data_options,
+        **recorded,
         "anchor": ANCHORS.get(args.name, ""),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "runs": runs,
@@ -79,7 +90,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"quality_{args.name}.json").write_text(json.dumps(report, indent=2) + "\n")
     print(
-        f"| {args.name} | seeds {args.seeds} | "
+        f"| {args.name} | seeds {[run['seed'] for run in runs]} | "
         + " | ".join(
             f"{key} {value['mean']:.4f} ± {value['std']:.4f}" for key, value in summary.items()
         )

@@ -4,20 +4,26 @@ Trains the registered `seq2seq` (GRU encoder-decoder, additive attention) and th
 model with `attention=False` on the same data with the same registry recipe, one after
 the other in one process, then scores each on the first `bleu_sentences` (1,000) test
 pairs: sacrebleu corpus BLEU of greedy and of beam-search (width 4) translations, and
-decoding throughput. Writes benchmarks/results/translation.json.
+decoding throughput. Each seed draws its own split, initialisation and shuffle, as
+`rnn-zoo train seq2seq --seed N` does; the summary gives mean ± std over the seeds.
+Writes benchmarks/results/translation.json; with ``--add`` the runs of other seeds
+already there (same configuration) are kept, so the seeds can be run one sitting each.
 
-    .venv/bin/python benchmarks/translation.py            # 34 min measured, 2 shared CPU cores
+    .venv/bin/python benchmarks/translation.py            # seed 0: 34 min measured, 2 CPUs
+    .venv/bin/python benchmarks/translation.py --seeds 1 2 --add
     .venv/bin/python benchmarks/translation.py --quick    # smoke run, writes nothing
 """
 
 from __future__ import annotations
 
+import statistics
 import tempfile
 import time
 
-from harness import machine, number, parser, save, table, use_shared_data
+from harness import earlier_seeds, machine, number, parser, save, table, use_shared_data
 
 BEAM_WIDTH = 4
+BLEU_KEYS = ("bleu_greedy", f"bleu_beam{BEAM_WIDTH}")
 
 
 def score(model, report, beam_width: int) -> tuple[float, float]:
@@ -30,85 +36,94 @@ def score(model, report, beam_width: int) -> tuple[float, float]:
     return bleu, len(report.sources) / (time.perf_counter() - started)
 
 
-def main() -> None:
-    arguments = parser(__doc__.splitlines()[0])
-    arguments.add_argument("--seed", type=int, default=0)
-    args = arguments.parse_args()
-    use_shared_data()
-    info = machine()
-
-    from rnn_zoo import get_spec
-    from rnn_zoo.data import load_dataset
+def train_and_score(data, seed: int, attention: bool, quick: bool) -> dict:
+    """Trains seq2seq with or without attention on ``data``; its row of the table."""
     from rnn_zoo.training import train
 
-    spec = get_spec("seq2seq")
-    options = {**spec.data_options, **({"fraction": 0.05} if args.quick else {})}
-    data = load_dataset(spec.dataset, batch_size=spec.recipe.batch_size, seed=args.seed, **options)
-    rows = []
     with tempfile.TemporaryDirectory() as output_dir:
-        for attention in (True, False):
-            result = train(
-                "seq2seq",
-                data,
-                seed=args.seed,
-                epochs=1 if args.quick else None,
-                steps_per_epoch=5 if args.quick else None,
-                model_options={"attention": attention},
-                output_dir=output_dir,
-                resume=False,
-                verbose=2,
-            )
-            greedy_bleu, greedy_speed = score(result.model, data.test_report, 1)
-            beam_bleu, beam_speed = score(result.model, data.test_report, BEAM_WIDTH)
-            rows.append(
-                {
-                    "attention": attention,
-                    "parameters": result.model.count_params(),
-                    "epochs": len(result.history["loss"]),
-                    "best_val_loss": min(result.history["val_loss"]),
-                    "test_loss": result.test_metrics["loss"],
-                    "bleu_greedy": greedy_bleu,
-                    f"bleu_beam{BEAM_WIDTH}": beam_bleu,
-                    "train_pairs_per_second": result.samples_per_second,
-                    "train_wall_time_s": result.wall_time,
-                    "decode_sentences_per_second_greedy": greedy_speed,
-                    f"decode_sentences_per_second_beam{BEAM_WIDTH}": beam_speed,
-                }
-            )
-            print(rows[-1], flush=True)
+        result = train(
+            "seq2seq",
+            data,
+            seed=seed,
+            epochs=1 if quick else None,
+            steps_per_epoch=5 if quick else None,
+            model_options={"attention": attention},
+            output_dir=output_dir,
+            resume=False,
+            verbose=2,
+        )
+    greedy_bleu, greedy_speed = score(result.model, data.test_report, 1)
+    beam_bleu, beam_speed = score(result.model, data.test_report, BEAM_WIDTH)
+    row = {
+        "attention": attention,
+        "parameters": result.model.count_params(),
+        "epochs": len(result.history["loss"]),
+        "best_val_loss": min(result.history["val_loss"]),
+        "test_loss": result.test_metrics["loss"],
+        "bleu_greedy": greedy_bleu,
+        f"bleu_beam{BEAM_WIDTH}": beam_bleu,
+        "train_pairs_per_second": result.samples_per_second,
+        "train_wall_time_s": result.wall_time,
+        "decode_sentences_per_second_greedy": greedy_speed,
+        f"decode_sentences_per_second_beam{BEAM_WIDTH}": beam_speed,
+    }
+    print(row, flush=True)
+    return row
+
+
+def attention_gain(rows: list[dict]) -> dict:
+    """Relative BLEU gain of the attention row over the other one."""
     with_attention, without = rows
-    gain = {
+    return {
         key: (with_attention[key] / without[key] - 1.0) if without[key] else None
-        for key in ("bleu_greedy", f"bleu_beam{BEAM_WIDTH}")
+        for key in BLEU_KEYS
     }
+
+
+def mean_and_std(values: list[float | None]) -> dict | None:
+    """``{"mean", "std"}`` (population std) of some values; None if any is missing."""
+    if None in values:
+        return None
+    return {"mean": statistics.fmean(values), "std": statistics.pstdev(values)}
+
+
+def summary(runs: list[dict]) -> dict:
+    """Mean ± std over the seeds of each model's BLEU and of the gain of attention."""
+    result = {
+        name: {key: mean_and_std([run["rows"][index][key] for run in runs]) for key in BLEU_KEYS}
+        for index, name in enumerate(("attention", "no attention"))
+    }
+    result["relative_bleu_gain_of_attention"] = {
+        key: mean_and_std([run["relative_bleu_gain_of_attention"][key] for run in runs])
+        for key in BLEU_KEYS
+    }
+    return result
+
+
+def configuration(spec, data) -> dict:
+    """What every seed's runs share: recipe, model, data sizes and scoring."""
     meta = data.metadata
-    payload = {
-        "configuration": {
-            "recipe": spec.recipe.to_dict(),
-            "model": spec.factory_arguments(),
-            "max_length": meta["max_length"],
-            "source_vocabulary": len(meta["source_vocabulary"]),
-            "target_vocabulary": len(meta["target_vocabulary"]),
-            "examples": meta["examples"],
-            "dropped_too_long": meta["dropped_too_long"],
-            "bleu_sentences": len(data.test_report.sources),
-            "beam_width": BEAM_WIDTH,
-            "seed": args.seed,
-        },
-        "rows": rows,
-        "relative_bleu_gain_of_attention": gain,
+    return {
+        "recipe": spec.recipe.to_dict(),
+        "model": spec.factory_arguments(),
+        "max_length": meta["max_length"],
+        "source_vocabulary": len(meta["source_vocabulary"]),
+        "target_vocabulary": len(meta["target_vocabulary"]),
+        "examples": meta["examples"],
+        "dropped_too_long": meta["dropped_too_long"],
+        "bleu_sentences": len(data.test_report.sources),
+        "beam_width": BEAM_WIDTH,
     }
+
+
+def print_table(rows: list[dict], seed: int) -> None:
+    """One seed's two rows, as a table."""
+    headers = ["model", "parameters", "BLEU greedy", f"BLEU beam {BEAM_WIDTH}", "train pairs/s"]
+    headers += ["greedy sent/s", f"beam {BEAM_WIDTH} sent/s"]
+    print(f"seed {seed}")
     print(
         table(
-            [
-                "model",
-                "parameters",
-                "BLEU greedy",
-                f"BLEU beam {BEAM_WIDTH}",
-                "train pairs/s",
-                "greedy sent/s",
-                f"beam {BEAM_WIDTH} sent/s",
-            ],
+            headers,
             [
                 [
                     "attention" if row["attention"] else "no attention",
@@ -123,7 +138,39 @@ def main() -> None:
             ],
         )
     )
-    print("relative BLEU gain of attention:", gain)
+
+
+def main() -> None:
+    arguments = parser(__doc__.splitlines()[0])
+    arguments.add_argument("--seeds", type=int, nargs="+", default=[0])
+    arguments.add_argument(
+        "--add", action="store_true", help="keep the other seeds' runs already in the results"
+    )
+    args = arguments.parse_args()
+    use_shared_data()
+    info = machine()
+
+    from rnn_zoo import get_spec
+    from rnn_zoo.data import load_dataset
+
+    spec = get_spec("seq2seq")
+    options = {**spec.data_options, **({"fraction": 0.05} if args.quick else {})}
+    shared, runs, earlier = None, [], []
+    for seed in args.seeds:
+        data = load_dataset(spec.dataset, batch_size=spec.recipe.batch_size, seed=seed, **options)
+        if shared is None:
+            shared = configuration(spec, data)
+            if args.add and not args.quick:  # before training: a mismatch costs nothing
+                earlier = earlier_seeds("translation", {"configuration": shared}, args.seeds)
+        rows = [train_and_score(data, seed, attention, args.quick) for attention in (True, False)]
+        runs.append(
+            {"seed": seed, "rows": rows, "relative_bleu_gain_of_attention": attention_gain(rows)}
+        )
+        print_table(rows, seed)
+    runs = sorted(earlier + runs, key=lambda run: run["seed"])
+    result = summary(runs)
+    print(f"seeds {[run['seed'] for run in runs]}:", result)
+    payload = {"configuration": shared, "runs": runs, "summary": result}
     print(save("translation", payload, info, quick=args.quick))
 
 
