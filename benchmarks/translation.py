@@ -6,8 +6,9 @@ the other in one process, then scores each on the first `bleu_sentences` (1,000)
 pairs: sacrebleu corpus BLEU of greedy and of beam-search (width 4) translations, and
 decoding throughput. Each seed draws its own split, initialisation and shuffle, as
 `rnn-zoo train seq2seq --seed N` does; the summary gives mean ± std over the seeds.
-Writes benchmarks/results/translation.json; with ``--add`` the runs of other seeds
-already there (same configuration) are kept, so the seeds can be run one sitting each.
+Writes benchmarks/results/translation.json, each seed's run with the machine facts of
+its invocation; with ``--add`` the runs of other seeds already there (same
+configuration) are kept, so the seeds can be run one sitting each.
 
     .venv/bin/python benchmarks/translation.py            # seed 0: 34 min measured, 2 CPUs
     .venv/bin/python benchmarks/translation.py --seeds 1 2 --add
@@ -163,8 +164,9 @@ def main() -> None:
             if args.add and not args.quick:  # before training: a mismatch costs nothing
                 earlier = earlier_seeds("translation", {"configuration": shared}, args.seeds)
         rows = [train_and_score(data, seed, attention, args.quick) for attention in (True, False)]
+        gain = attention_gain(rows)
         runs.append(
-            {"seed": seed, "rows": rows, "relative_bleu_gain_of_attention": attention_gain(rows)}
+            {"seed": seed, "machine": info, "rows": rows, "relative_bleu_gain_of_attention": gain}
         )
         print_table(rows, seed)
     runs = sorted(earlier + runs, key=lambda run: run["seed"])
