@@ -1,7 +1,7 @@
 """Peak resident memory (RSS) of training, exporting and serving each default model.
 
-For each of the four default registered models, three fresh processes run one after
-the other, and the peak RSS of each is read from the kernel when it ends
+For each registered model (``rnn_zoo.list_models()``), three fresh processes run one
+after the other, and the peak RSS of each is read from the kernel when it ends
 (``os.wait4``: ``ru_maxrss`` of that child alone):
 
 * ``rnn-zoo train NAME --epochs 1 --steps-per-epoch 20 --no-export``: the full dataset
@@ -34,9 +34,11 @@ from pathlib import Path
 
 import harness
 
+from rnn_zoo import list_models
+
 harness.use_shared_data()
 
-DEFAULT_MODELS = ("baseline", "lstm", "gru_classifier", "text_generator")
+DEFAULT_MODELS = tuple(list_models())
 GIB = 1024**3
 TIMEOUT_S = 3600
 
