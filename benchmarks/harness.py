@@ -93,6 +93,22 @@ def best_gflops(a, b, calls: int = 3) -> float:
     return max(matmul_gflops(a, b) for _ in range(calls))
 
 
+def mean_and_std(values: Iterable[float | None]) -> dict[str, float] | None:
+    """``{"mean": ..., "std": ...}`` of results over seeds (population std).
+
+    Returns:
+        The mean and standard deviation, or None when any value is None (undefined).
+
+    Example:
+        >>> mean_and_std([1.0, 3.0])
+        {'mean': 2.0, 'std': 1.0}
+    """
+    values = list(values)
+    if None in values:
+        return None
+    return {"mean": statistics.fmean(values), "std": statistics.pstdev(values)}
+
+
 def paired_ratio(
     numerators: Sequence[float], denominators: Sequence[float], *, resamples: int = 2000
 ) -> dict[str, float]:

@@ -21,11 +21,8 @@ import os
 import platform
 import statistics
 import tempfile
-from pathlib import Path
 
-from harness import earlier_seeds
-
-RESULTS = Path(__file__).resolve().parent / "results"
+from harness import RESULTS, earlier_seeds, mean_and_std
 
 ANCHORS = {
     "baseline": "TensorFlow basic classification tutorial: ~0.88 test accuracy",
@@ -72,13 +69,7 @@ def main() -> None:
             )
             print(json.dumps(runs[-1]), flush=True)
     runs = sorted(earlier + runs, key=lambda run: run["seed"])
-    summary = {
-        key: {
-            "mean": statistics.fmean(run["test"][key] for run in runs),
-            "std": statistics.pstdev(run["test"][key] for run in runs),
-        }
-        for key in runs[0]["test"]
-    }
+    summary = {key: mean_and_std(run["test"][key] for run in runs) for key in runs[0]["test"]}
     report = {
         "model": args.name,
         **recorded,

@@ -17,11 +17,19 @@ configuration) are kept, so the seeds can be run one sitting each.
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import time
 
-from harness import earlier_seeds, machine, number, parser, save, table, use_shared_data
+from harness import (
+    earlier_seeds,
+    machine,
+    mean_and_std,
+    number,
+    parser,
+    save,
+    table,
+    use_shared_data,
+)
 
 BEAM_WIDTH = 4
 BLEU_KEYS = ("bleu_greedy", f"bleu_beam{BEAM_WIDTH}")
@@ -79,13 +87,6 @@ def attention_gain(rows: list[dict]) -> dict:
         key: (with_attention[key] / without[key] - 1.0) if without[key] else None
         for key in BLEU_KEYS
     }
-
-
-def mean_and_std(values: list[float | None]) -> dict | None:
-    """``{"mean", "std"}`` (population std) of some values; None if any is missing."""
-    if None in values:
-        return None
-    return {"mean": statistics.fmean(values), "std": statistics.pstdev(values)}
 
 
 def summary(runs: list[dict]) -> dict:
