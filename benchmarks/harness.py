@@ -232,7 +232,8 @@ def earlier_seeds(name: str, same: dict[str, Any], seeds: Iterable[int]) -> list
             f"{target.name} holds runs of a different {', '.join(differing)}; "
             "run without --add to replace them"
         )
-    return [run for run in earlier.get("runs", []) if run["seed"] not in set(seeds)]
+    rerun = set(seeds)
+    return [run for run in earlier.get("runs", []) if run["seed"] not in rerun]
 
 
 def _as_json(value: Any) -> Any:
