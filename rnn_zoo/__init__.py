@@ -1,7 +1,8 @@
 """rnn_zoo: a Keras 3 model zoo of recurrent networks.
 
 The public API is imported lazily: ``import rnn_zoo`` is cheap and builds nothing;
-TensorFlow and Keras load the first time a name below is used.
+TensorFlow and Keras load the first time a name below is used. Every registered
+family's factory is a name here (``build_lstm``, ...), found through the registry.
 
 Example:
     >>> from rnn_zoo import build_lstm, list_models
@@ -15,28 +16,27 @@ import importlib
 
 __version__ = "0.1.0"
 
-_PUBLIC = {
-    "build_baseline": "rnn_zoo.models.baseline",
-    "build_lstm": "rnn_zoo.models.forecaster",
-    "build_text_generator": "rnn_zoo.models.text_generator",
-    "build_gru_classifier": "rnn_zoo.models.classifier",
-    "build_seq2seq": "rnn_zoo.models.translator",
-    "build_sequence_tagger": "rnn_zoo.models.tagger",
-    "list_models": "rnn_zoo.registry",
-    "get_model": "rnn_zoo.registry",
-    "get_spec": "rnn_zoo.registry",
-}
+_REGISTRY_NAMES = ("list_models", "get_model", "get_spec")
 
-__all__ = ["__version__", *_PUBLIC]
+__all__ = ["__version__", *_REGISTRY_NAMES]
+
+
+def _factories() -> dict:
+    registry = importlib.import_module("rnn_zoo.registry")
+    specs = [registry.get_spec(name) for name in registry.list_models()]
+    return {spec.factory.__name__: spec.factory for spec in specs}
 
 
 def __getattr__(name: str):
-    if name not in _PUBLIC:
+    if name in _REGISTRY_NAMES:
+        value = getattr(importlib.import_module("rnn_zoo.registry"), name)
+    elif name.startswith("build_") and name in _factories():
+        value = _factories()[name]
+    else:
         raise AttributeError(f"module 'rnn_zoo' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_PUBLIC[name]), name)
     globals()[name] = value
     return value
 
 
 def __dir__():
-    return sorted(__all__)
+    return sorted({*__all__, *_factories()})

@@ -158,7 +158,7 @@ def _list(args) -> int:
     for name in list_models(args.pattern):
         spec = get_spec(name)
         measured = ", ".join(f"{k}={v}" for k, v in spec.results.items()) or "-"
-        parameters = f"{spec.build().count_params():,}"
+        parameters = f"{spec.parameters or spec.build().count_params():,}"
         rows.append((name, spec.dataset, parameters, _format_recipe(spec.recipe), measured))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
@@ -243,9 +243,9 @@ def _predict(args) -> int:
 
 
 def _generate(args) -> int:
-    from rnn_zoo.generation import generate_text
+    from rnn_zoo.registry import find_verb
 
-    texts = generate_text(
+    texts = find_verb("generate")(
         args.run_dir,
         args.prompt,
         num_chars=args.length,

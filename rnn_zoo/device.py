@@ -32,7 +32,6 @@ from rnn_zoo.validation import check_choice
 
 logger = logging.getLogger(__name__)
 
-DEVICES = ("auto", "cpu", "gpu", "gpu:N")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 CPUINFO = "/proc/cpuinfo"

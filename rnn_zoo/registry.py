@@ -1,9 +1,16 @@
 """The model registry: names mapped to factories, datasets, recipes and results.
 
-Each model family registers one :class:`ModelSpec` beside its factory (in
-``rnn_zoo/models/<family>.py``). Everything else — training, export, the CLI and the
-tests — finds models through :func:`list_models` and :func:`get_spec` and never
-dispatches on a name.
+Each model family is one folder, ``rnn_zoo/models/<family>/``, and registers one
+:class:`ModelSpec` beside its factory. The spec carries everything the rest of the zoo
+needs to know about the family: its loader, recipe and measured results, the serving
+module export writes, whether its head emits logits or probabilities, how ``predict``
+reads raw inputs and which inference verbs it has. Training, export, predict, the CLI,
+the tests and the benchmarks find families through :func:`list_models` and
+:func:`get_spec` and never dispatch on a task or a model name.
+
+References to code that imports TensorFlow (serving modules, readers, verbs) may be
+given as ``"module:attribute"`` strings, resolved on first use, so that listing the
+registry stays cheap.
 """
 
 from __future__ import annotations
@@ -19,14 +26,31 @@ from typing import Any
 from rnn_zoo.validation import check_choice, check_float, check_int, check_name
 
 SCHEDULES = ("constant", "cosine")
-TASKS = (
-    "image_classification",
-    "text_classification",
-    "forecasting",
-    "text_generation",
-    "sequence_tagging",
-    "translation",
-)
+HEADS = ("logits", "probabilities", "values")
+
+
+def resolve(reference: Any) -> Any:
+    """Returns the object a ``"module:attribute"`` reference names; anything else as is.
+
+    Args:
+        reference: A ``"package.module:name"`` string, or the object itself.
+
+    Returns:
+        The referenced object.
+
+    Raises:
+        ValueError: If a string reference is not of the form ``"module:attribute"``.
+
+    Example:
+        >>> resolve("rnn_zoo.registry:resolve") is resolve
+        True
+    """
+    if not isinstance(reference, str):
+        return reference
+    module, separator, attribute = reference.partition(":")
+    if not separator or not module or not attribute:
+        raise ValueError(f"reference {reference!r} is not of the form 'module:attribute'")
+    return getattr(importlib.import_module(module), attribute)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,35 +127,173 @@ class Recipe:
         return data
 
 
+@dataclasses.dataclass(frozen=True)
+class PlainTwin:
+    """The same architecture in plain Keras layers, trained beside the model for speed.
+
+    Attributes:
+        build: ``(model_kwargs) -> keras.Model`` (or a ``"module:function"``
+            reference) with the registered model's parameter count.
+        data_options: Loader options both sides train on (what the twin leaves out,
+            say character features), over the registry's own.
+    """
+
+    build: Callable[..., Any] | str
+    data_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
 @dataclasses.dataclass
 class ModelSpec:
-    """Everything the zoo knows about one registered model.
+    """Everything the zoo knows about one registered model, like torchvision's ``Weights``.
 
     Attributes:
         name: The registry name, e.g. ``"baseline"``.
         factory: The ``build_*`` function.
-        task: What the model does; one of :data:`TASKS`. Export and prediction use it.
-        dataset: The name of its default dataset in :data:`rnn_zoo.data.DATASETS`.
+        task: What the model does, in words, for listings and model cards
+            (``"text classification"``); nothing dispatches on it.
+        dataset: The name of its dataset, as its loader's ``DataBundle`` names it.
+        loader: The dataset's ``load_*`` function (or a ``"module:function"``
+            reference); it takes ``path``, ``batch_size``, ``seed`` and ``fraction``.
         recipe: The default training recipe.
+        serving: The :class:`rnn_zoo.serving.ServingModule` subclass (or a reference
+            to it) that export writes: the model with the preprocessing raw inputs need.
+        head: What the model's output is: ``"logits"``, ``"probabilities"`` or
+            ``"values"`` (a regression). Serving modules turn logits into
+            probabilities; probabilities pass as they are.
         description: One line for listings and model cards.
-        data_options: Default keyword arguments for the dataset loader.
+        data_options: Default keyword arguments for the loader.
         results: Measured results of the default recipe (filled by benchmarks).
+        parameters: The parameter count at the factory's defaults, as documented (a
+            test checks it; ``rnn-zoo list`` shows it without building the model).
+        anchor: The outside reference the results are measured against (a tutorial,
+            a paper, a naive forecast), in words.
+        read_inputs: How ``predict`` reads raw command-line inputs (or a reference):
+            ``(inputs, metadata, input_shape) -> array``; ``None`` if the family has
+            no raw-input prediction.
+        verbs: Inference verbs beyond ``predict``, verb name → function (or
+            reference), e.g. ``{"generate": generate_text}``.
+        choices: Factory arguments that take one of a set of strings, name → the
+            accepted values.
+        test_report: Optional ``(model, bundle) -> {name: value}``: test figures the
+            family computes with its own inference (BLEU of decoded translations, say).
+        plain_twin: Optional :class:`PlainTwin`: the same architecture in plain Keras
+            layers, which the speed benchmark trains beside the model.
     """
 
     name: str
     factory: Callable[..., Any]
     task: str
     dataset: str
+    loader: Callable[..., Any] | str
     recipe: Recipe
+    serving: Any
+    head: str = "logits"
     description: str = ""
     data_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     results: dict[str, Any] = dataclasses.field(default_factory=dict)
+    parameters: int | None = None
+    anchor: str = ""
+    read_inputs: Callable[..., Any] | str | None = None
+    verbs: dict[str, Callable[..., Any] | str] = dataclasses.field(default_factory=dict)
+    choices: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    test_report: Callable[..., Any] | str | None = None
+    plain_twin: PlainTwin | None = None
 
     def __post_init__(self):
         check_name("name", self.name)
-        check_choice("task", self.task, TASKS)
+        check_name("task", self.task)
+        check_name("dataset", self.dataset)
+        check_choice("head", self.head, HEADS)
         if not callable(self.factory):
             raise TypeError(f"factory={self.factory!r} is not callable")
+        for verb in self.verbs:
+            check_name("verb", verb)
+
+    def load_data(self, **options: Any):
+        """Loads the model's dataset: the registry's data options, then ``options``.
+
+        Args:
+            **options: Loader arguments (``path``, ``batch_size``, ``seed``, ...).
+
+        Returns:
+            The loader's ``DataBundle``.
+
+        Example:
+            >>> bundle = get_spec("lstm").load_data(batch_size=256)  # doctest: +SKIP
+        """
+        return self.get_loader()(**{**self.data_options, **options})
+
+    def get_loader(self) -> Callable[..., Any]:
+        """Returns the dataset's loader function.
+
+        Returns:
+            The ``load_*`` function.
+
+        Example:
+            >>> get_spec("gru_classifier").get_loader().__name__
+            'load_imdb'
+        """
+        return resolve(self.loader)
+
+    def get_serving(self) -> Any:
+        """Returns the serving module class export writes.
+
+        Returns:
+            A :class:`rnn_zoo.serving.ServingModule` subclass.
+
+        Example:
+            >>> get_spec("baseline").get_serving().__name__  # doctest: +SKIP
+            'ImageClassifierServing'
+        """
+        return resolve(self.serving)
+
+    def get_reader(self) -> Callable[..., Any]:
+        """Returns how ``predict`` reads raw inputs.
+
+        Returns:
+            The reader ``(inputs, metadata, input_shape) -> array``.
+
+        Raises:
+            ValueError: If the family has no raw-input prediction; the message names
+                the models that have one and this family's verbs.
+
+        Example:
+            >>> get_spec("lstm").get_reader().__name__  # doctest: +SKIP
+            'read_windows'
+        """
+        if self.read_inputs is None:
+            with_reader = [name for name in list_models() if get_spec(name).read_inputs]
+            verbs = ", ".join(f"`rnn-zoo {verb}`" for verb in self.verbs) or "none"
+            raise ValueError(
+                f"model {self.name!r} has no raw-input prediction (its verbs: {verbs}); "
+                f"models with one: {', '.join(with_reader)}"
+            )
+        return resolve(self.read_inputs)
+
+    def get_verb(self, verb: str) -> Callable[..., Any]:
+        """Returns the function of one of the family's inference verbs.
+
+        Args:
+            verb: A verb name, e.g. ``"generate"``.
+
+        Returns:
+            The function.
+
+        Raises:
+            ValueError: If the family has no such verb; the message names the models
+                that have it.
+
+        Example:
+            >>> get_spec("text_generator").get_verb("generate").__name__  # doctest: +SKIP
+            'generate_text'
+        """
+        if verb not in self.verbs:
+            having = [name for name in list_models() if verb in get_spec(name).verbs]
+            raise ValueError(
+                f"model {self.name!r} has no {verb!r}; models with {verb!r}: "
+                f"{', '.join(having) or 'none'}"
+            )
+        return resolve(self.verbs[verb])
 
     def factory_arguments(self) -> dict[str, Any]:
         """Returns the factory's keyword arguments with their defaults.
@@ -188,13 +350,32 @@ def register(spec: ModelSpec) -> ModelSpec:
         ValueError: If a model of the same name is already registered.
 
     Example:
-        >>> register(ModelSpec(name="tiny_lstm", factory=build_lstm, task="forecasting",
-        ...                    dataset="time_series", recipe=Recipe()))  # doctest: +SKIP
+        >>> register(dataclasses.replace(get_spec("lstm"), name="tiny_lstm"))
+        ... # doctest: +SKIP
     """
     if spec.name in _REGISTRY:
         raise ValueError(f"a model named {spec.name!r} is already registered")
     _REGISTRY[spec.name] = spec
     return spec
+
+
+def unregister(name: str) -> ModelSpec:
+    """Removes a model from the registry (a family tried out in a notebook, say).
+
+    Args:
+        name: A registered name.
+
+    Returns:
+        The spec that was registered.
+
+    Raises:
+        ValueError: If no model of that name is registered.
+
+    Example:
+        >>> spec = unregister("tiny_lstm")  # doctest: +SKIP
+    """
+    get_spec(name)
+    return _REGISTRY.pop(name)
 
 
 def _load_families() -> None:
@@ -247,6 +428,37 @@ def get_spec(name: str) -> ModelSpec:
             f"model {name!r} is not registered{hint}; registered: {', '.join(sorted(_REGISTRY))}"
         )
     return _REGISTRY[name]
+
+
+def find_verb(verb: str) -> Callable[..., Any]:
+    """Returns the function of an inference verb, as the families offering it register it.
+
+    The command line calls it with a run directory; the function checks that the
+    run is of a family it serves.
+
+    Args:
+        verb: A verb name, e.g. ``"generate"``.
+
+    Returns:
+        The function.
+
+    Raises:
+        ValueError: If no family offers the verb, or families offer different
+            functions under it (then use :meth:`ModelSpec.get_verb`).
+
+    Example:
+        >>> find_verb("generate").__name__  # doctest: +SKIP
+        'generate_text'
+    """
+    offering = [get_spec(name) for name in list_models() if verb in get_spec(name).verbs]
+    functions = {resolve(spec.verbs[verb]) for spec in offering}
+    if len(functions) != 1:
+        verbs = sorted({v for name in list_models() for v in get_spec(name).verbs})
+        raise ValueError(
+            f"verb {verb!r} is offered by {len(functions)} different functions; expected one "
+            f"(verbs offered: {', '.join(verbs) or 'none'})"
+        )
+    return functions.pop()
 
 
 def get_model(name: str, **overrides: Any):

@@ -26,7 +26,7 @@ from typing import Any
 
 import keras
 
-from rnn_zoo.data import DataBundle, get_loader, load_dataset
+from rnn_zoo.data import DataBundle
 from rnn_zoo.device import (
     STRATEGIES,
     check_cudnn_eligible,
@@ -36,7 +36,7 @@ from rnn_zoo.device import (
     resolve_precision,
     select_device,
 )
-from rnn_zoo.registry import ModelSpec, Recipe, get_spec, list_models
+from rnn_zoo.registry import ModelSpec, Recipe, get_spec, list_models, resolve
 from rnn_zoo.runs import (
     BACKUP_DIR,
     HISTORY_CSV,
@@ -272,7 +272,7 @@ def _check_options(name: str, options: Any, accepted: list[str], owner: str) -> 
 
 def _check_spec_options(spec: ModelSpec, data_options: Any, model_options: Any) -> None:
     """Checks the options of a registered model's loader and factory before any work."""
-    loader = get_loader(spec.dataset)
+    loader = spec.get_loader()
     set_by_training = ("path", "batch_size", "seed")
     loader_arguments = [p for p in inspect.signature(loader).parameters if p not in set_by_training]
     _check_options("data_options", data_options, loader_arguments, loader.__name__)
@@ -391,8 +391,7 @@ def _point_latest(run_dir: Path) -> None:
 
 def _load_registered_data(spec, data_dir, batch_size, seed, data_options) -> DataBundle:
     """Loads a registered model's dataset: its registry options, then the run's own."""
-    options = {**spec.data_options, **(data_options or {})}
-    return load_dataset(spec.dataset, path=data_dir, batch_size=batch_size, seed=seed, **options)
+    return spec.load_data(path=data_dir, batch_size=batch_size, seed=seed, **(data_options or {}))
 
 
 def _prepare(
@@ -580,11 +579,13 @@ class names) that raw inputs need; `history.csv` and `history.png` show training
 """
 
 
-def _test_metrics(model: keras.Model, data: DataBundle) -> dict[str, float]:
+def _test_metrics(model: keras.Model, data: DataBundle, spec: ModelSpec | None) -> dict[str, float]:
     results = model.evaluate(data.test, verbose=0, return_dict=True)
     metrics = {key: float(value) for key, value in results.items()}
     if data.test_report is not None:
         metrics.update(data.test_report(model))
+    if spec is not None and spec.test_report is not None:
+        metrics.update(resolve(spec.test_report)(model, data))
     return metrics
 
 
@@ -593,7 +594,7 @@ def _finish(run: _Run, throughput: _Throughput, started: float) -> TrainResult:
 
     history = _read_history(run.run_dir / HISTORY_CSV)
     model = keras.saving.load_model(run.run_dir / MODEL_FILE)
-    test_metrics = _test_metrics(model, run.data)
+    test_metrics = _test_metrics(model, run.data, run.spec)
     run.data.save_metadata(run.run_dir)
     plot_history(history, save_path=run.run_dir / HISTORY_PNG, title=run.name)
     epochs = len(history.get("loss", []))
@@ -991,4 +992,4 @@ def evaluate_run(
         run.config["data_options"],
     )
     model = run.model
-    return _test_metrics(model, data)
+    return _test_metrics(model, data, spec)

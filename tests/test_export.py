@@ -11,14 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.core.framework import types_pb2
 
-from rnn_zoo import get_model, get_spec, list_models
-from rnn_zoo.data.imdb import build_vectorizer
-from rnn_zoo.data.time_series import denormalize_target, normalize
-from rnn_zoo.data.ud_treebank import TokenEncoder
-from rnn_zoo.decoding import translate
-from rnn_zoo.export import EXPORT_BEAM_WIDTH, export_saved_model, next_version
-from rnn_zoo.generation import CharGenerator, generate_text
+from rnn_zoo import get_model, list_models
+from rnn_zoo.export import export_saved_model, load_serving_module, next_version
 
 # Loads the export, calls one signature with arguments saved as .npy files, saves the outputs.
 CALL_EXPORT = """
@@ -35,12 +31,6 @@ for name, value in outputs.items():
 json.dump(sorted(outputs), open(f"{folder}/outputs.json", "w"))
 assert "rnn_zoo" not in sys.modules, "the export must not need rnn_zoo"
 """
-
-REVIEWS = [
-    "A wonderful, moving film.<br /><br />I loved every minute of it!",
-    "Dull, far too long, and the acting was wooden.",
-]
-
 
 def call_in_fresh_process(export: Path, signature: str, inputs: dict, folder: Path) -> dict:
     folder.mkdir()
@@ -59,119 +49,34 @@ def call_in_fresh_process(export: Path, signature: str, inputs: dict, folder: Pa
     return {name: np.load(folder / f"out_{name}.npy", allow_pickle=True) for name in names}
 
 
-def image_case(result, metadata):
-    images = np.random.default_rng(0).integers(0, 256, (3, 28, 28)).astype("uint8")
-    probabilities = tf.nn.softmax(result.model(images.astype("float32"))).numpy()
-    names = np.array([metadata["class_names"][i] for i in probabilities.argmax(1)])
-    return (
-        "serving_default",
-        {"images": images},
-        {"probabilities": probabilities, "class_name": names.astype(bytes)},
-    )
-
-
-def text_case(result, metadata):
-    vectorizer = build_vectorizer(metadata["vocabulary"], metadata["sequence_length"])
-    probability = result.model(vectorizer(tf.constant(REVIEWS))).numpy()[:, 0]
-    return (
-        "serving_default",
-        {"texts": np.array(REVIEWS, dtype=object)},
-        {"probability": probability},
-    )
-
-
-def forecast_case(result, metadata):
-    rng = np.random.default_rng(0)
-    mean, std = np.array(metadata["mean"]), np.array(metadata["std"])
-    width = metadata["input_width"]
-    raw = mean + std * rng.normal(size=(4, width, len(mean)))
-    logged = [metadata["features"].index(name) for name in metadata["log_features"]]
-    raw[..., logged] = np.expm1(raw[..., logged])  # back from log(1 + x) to raw units
-    raw = raw.astype("float32")
-    forecast = denormalize_target(result.model(normalize(raw, metadata)).numpy(), metadata)[:, 0]
-    return "serving_default", {"windows": raw}, {"forecast": forecast}
-
-
-def generation_case(result, metadata):
-    vocabulary = metadata["vocabulary"]
-    text = generate_text(
-        result.model, "ROMEO:", num_chars=40, temperature=0.8, seed=3, vocabulary=vocabulary
-    )
-    inputs = {
-        "prompt": np.array("ROMEO:", dtype=object),
-        "num_chars": np.int32(40),
-        "temperature": np.float32(0.8),
-        "seed": np.int32(3),
-    }
-    return "generate", inputs, {"text": np.array(text.encode())}
-
-
-SENTENCES = ["The cat sat on the mat .", "Zorblat   runs", ""]
-
-
-def tagging_case(result, metadata):
-    words = [sentence.split() for sentence in SENTENCES]
-    width = max(len(row) for row in words)
-    padded = tf.constant([row + [""] * (width - len(row)) for row in words])
-    probabilities = result.model(TokenEncoder(metadata)(padded)).numpy()
-    names = np.array(metadata["tag_names"])[probabilities[..., 1:].argmax(-1) + 1]
-    tags = np.where(padded.numpy() != b"", names, "")
-    return (
-        "serving_default",
-        {"sentences": np.array(SENTENCES, dtype=object)},
-        {"tags": tags.astype(bytes), "num_words": np.array([7, 2, 0], "int32")},
-    )
-
-
-ENGLISH = ["Hello.", "I am cold.", "Tom is here!"]
-
-
-def translation_case(result, metadata):
-    translations = translate(result.model, ENGLISH, metadata=metadata, beam_width=EXPORT_BEAM_WIDTH)
-    return (
-        "translate",
-        {"texts": np.array(ENGLISH, dtype=object)},
-        {"translation": np.array([text.encode() for text in translations], dtype=object)},
-    )
-
-
-CASES = {
-    "image_classification": image_case,
-    "text_classification": text_case,
-    "forecasting": forecast_case,
-    "text_generation": generation_case,
-    "sequence_tagging": tagging_case,
-    "translation": translation_case,
-}
-INPUT_DTYPES = {
-    "image_classification": "DT_UINT8",
-    "text_classification": "DT_STRING",
-    "forecasting": "DT_FLOAT",
-    "text_generation": "DT_STRING",
-    "sequence_tagging": "DT_STRING",
-    "translation": "DT_STRING",
-}
-
-
 @pytest.mark.parametrize("name", list_models())
 def test_export_answers_raw_inputs_in_another_process(name, trained_run, tmp_path):
     result = trained_run(name)
-    metadata = json.loads((result.run_dir / "data.json").read_text())["metadata"]
     export = export_saved_model(result.run_dir, output_dir=tmp_path)
     assert export == tmp_path / result.run_dir.parent.name / "1"
-    signature, inputs, expected = CASES[get_spec(name).task](result, metadata)
-    outputs = call_in_fresh_process(export, signature, inputs, tmp_path / "call")
+    module, _ = load_serving_module(result.run_dir)
+    inputs = module.example_inputs()
+    expected = module.signatures()[module.signature_name](**inputs)
+    outputs = call_in_fresh_process(export, module.signature_name, inputs, tmp_path / "call")
     assert set(outputs) == set(expected)
     for key, value in expected.items():
+        value = np.asarray(value.numpy())
         if value.dtype.kind in "SO":
             assert outputs[key].tolist() == value.tolist()
         else:
             np.testing.assert_allclose(outputs[key], value, rtol=1e-4, atol=1e-5)
 
 
+def input_dtypes(function) -> set[str]:
+    """The DataType names (``DT_STRING``, ...) of a concrete function's inputs."""
+    specs = tf.nest.flatten(function.structured_input_signature)
+    return {types_pb2.DataType.Name(spec.dtype.as_datatype_enum) for spec in specs}
+
+
 @pytest.mark.parametrize("name", list_models())
 def test_saved_model_cli_lists_the_documented_signature(name, trained_run, tmp_path):
-    export = export_saved_model(trained_run(name).run_dir, output_dir=tmp_path)
+    run_dir = trained_run(name).run_dir
+    export = export_saved_model(run_dir, output_dir=tmp_path)
     shown = subprocess.run(
         [
             str(Path(sys.executable).with_name("saved_model_cli")),
@@ -184,23 +89,11 @@ def test_saved_model_cli_lists_the_documented_signature(name, trained_run, tmp_p
         capture_output=True,
         text=True,
     ).stdout
-    assert "signature_def['serving_default']" in shown
-    assert INPUT_DTYPES[get_spec(name).task] in shown
-
-
-def test_next_char_logits_signature_matches_the_model(trained_run, tmp_path):
-    result = trained_run("text_generator")
-    vocabulary = json.loads((result.run_dir / "data.json").read_text())["metadata"]["vocabulary"]
-    export = export_saved_model(result.run_dir, output_dir=tmp_path)
-    outputs = call_in_fresh_process(
-        export,
-        "next_char_logits",
-        {"prompts": np.array(["To be", "or"], dtype=object)},
-        tmp_path / "call",
-    )
-    generator = CharGenerator(result.model, vocabulary)
-    expected = generator.next_char_logits(tf.constant(["To be", "or"]))
-    np.testing.assert_allclose(outputs["logits"], expected.numpy(), atol=1e-5)
+    module, _ = load_serving_module(run_dir)
+    for signature in module.signatures():
+        assert f"signature_def['{signature}']" in shown
+    dtypes = input_dtypes(module.signatures()["serving_default"])
+    assert dtypes and all(dtype in shown for dtype in dtypes)
 
 
 def test_a_model_with_recurrent_dropout_exports(tmp_path):

@@ -13,11 +13,8 @@ from hypothesis import strategies as st
 
 from rnn_zoo import get_model, get_spec, list_models
 from rnn_zoo.cli import main
-from rnn_zoo.data import DATASETS, get_loader
 from rnn_zoo.export import export_saved_model
-from rnn_zoo.generation import generate_text
-from rnn_zoo.models.classifier import POOLINGS
-from rnn_zoo.models.layers import CELLS
+from rnn_zoo.models.text_generator.generation import generate_text
 from rnn_zoo.training import train
 
 # Values of the wrong type or range for any factory argument.
@@ -32,9 +29,6 @@ BAD_VALUES = st.one_of(
 )
 
 
-CHOICES = {"cell": CELLS, "pooling": POOLINGS}
-
-
 def accepts(spec, argument, value) -> bool:
     """Whether a drawn value happens to be valid for the argument (then skip it)."""
     default = spec.factory_arguments()[argument]
@@ -42,8 +36,8 @@ def accepts(spec, argument, value) -> bool:
         return isinstance(value, bool)
     if argument == "input_shape":
         return isinstance(value, list) and len(value) == 2 and all(v >= 1 for v in value)
-    if argument in CHOICES:
-        return isinstance(value, str) and value in CHOICES[argument]
+    if argument in spec.choices:
+        return isinstance(value, str) and value in spec.choices[argument]
     if argument == "residual_feature":
         return value is None
     if argument == "name":
@@ -109,11 +103,15 @@ def keyword_arguments(function, *excluded: str) -> list[str]:
     return sorted(p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.name not in excluded)
 
 
-@pytest.mark.parametrize("dataset", sorted(DATASETS))
+LOADERS = {get_spec(name).get_loader() for name in list_models()}
+
+
+@pytest.mark.parametrize(
+    "loader", sorted(LOADERS, key=lambda f: f.__name__), ids=lambda loader: loader.__name__
+)
 @FUZZ_SETTINGS
 @given(data=st.data())
-def test_loaders_refuse_bad_values_before_reading(dataset, data):
-    loader = get_loader(dataset)
+def test_loaders_refuse_bad_values_before_reading(loader, data):
     argument = data.draw(st.sampled_from(keyword_arguments(loader)))
     value = data.draw(BAD_VALUES)
     refused_naming(lambda: loader(MISSING, **{argument: value}), argument)

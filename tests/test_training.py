@@ -10,20 +10,18 @@ import numpy as np
 import pytest
 
 from rnn_zoo import get_spec
-from rnn_zoo.data import load_dataset
+from rnn_zoo.data import load_text_corpus, load_time_series
 from rnn_zoo.training import TrainingDivergedError, evaluate_run, train, train_custom_loop
 
 
 @pytest.fixture(scope="module")
 def series(shared_data):
-    return load_dataset("time_series", path=shared_data, batch_size=256, fraction=0.2)
+    return load_time_series(path=shared_data, batch_size=256, fraction=0.2)
 
 
 @pytest.fixture(scope="module")
 def corpus(shared_data):
-    return load_dataset(
-        "text_corpus", path=shared_data, batch_size=16, seq_length=40, fraction=0.05
-    )
+    return load_text_corpus(path=shared_data, batch_size=16, seq_length=40, fraction=0.05)
 
 
 def test_train_writes_a_complete_run_directory(series, tmp_path):

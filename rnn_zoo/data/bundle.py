@@ -33,6 +33,9 @@ class DataBundle:
         test_report: Optional ``model -> {name: value}`` giving test-split figures in
             the data's own units (forecast error in µg/m³ and the persistence baseline,
             say); training adds them to the run's test metrics.
+        test_texts: Optional raw test texts that a family's own report scores with
+            its own inference (``{"sources": [...], "references": [...]}`` for a
+            translator's BLEU); see ``ModelSpec.test_report``.
     """
 
     name: str
@@ -43,6 +46,7 @@ class DataBundle:
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
     preprocessor: Any = None
     test_report: Callable[[Any], dict[str, float]] | None = None
+    test_texts: dict[str, list[str]] | None = None
 
     def save_metadata(self, directory: str | os.PathLike) -> Path:
         """Writes ``name`` and ``metadata`` to ``<directory>/data.json``.

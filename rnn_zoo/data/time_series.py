@@ -175,7 +175,7 @@ def _log_indices(metadata: Mapping[str, Any]) -> list[int]:
 
 
 def _logged(values: np.ndarray, indices: list[int]) -> np.ndarray:
-    """A copy of ``values`` whose features at ``indices`` are ``log(1 + x)``."""
+    """A copy of ``values`` whose features at ``indices`` are ``log(1 + x)`` (statistics)."""
     values = values.copy()
     values[..., indices] = np.log1p(values[..., indices])
     return values
@@ -184,7 +184,9 @@ def _logged(values: np.ndarray, indices: list[int]) -> np.ndarray:
 def normalize(raw_window: Any, metadata: Mapping[str, Any]) -> np.ndarray:
     """Maps raw feature values to model inputs: ``(x - mean) / std`` per feature.
 
-    Features in ``metadata["log_features"]`` become ``log(1 + x)`` first.
+    Features in ``metadata["log_features"]`` become ``log(1 + x)`` first. The
+    arithmetic is :class:`FeatureScaling`'s, the layer exported graphs use; this
+    function checks the values first and refuses a negative logged one.
 
     Args:
         raw_window: An array ``[..., len(metadata["features"])]`` in raw units, e.g.
@@ -202,22 +204,20 @@ def normalize(raw_window: Any, metadata: Mapping[str, Any]) -> np.ndarray:
         >>> normalize(np.zeros((1, 24, 15)), bundle.metadata).shape  # doctest: +SKIP
         (1, 24, 15)
     """
-    values = np.asarray(raw_window, dtype="float64")
-    mean, std = np.asarray(metadata["mean"]), np.asarray(metadata["std"])
-    if values.ndim == 0 or values.shape[-1] != len(mean):
+    values = np.asarray(raw_window, dtype="float32")
+    if values.ndim == 0 or values.shape[-1] != len(metadata["mean"]):
         raise ValueError(
             f"raw_window has shape {values.shape}; expected a last dimension of "
-            f"{len(mean)} features ({', '.join(metadata['features'])})"
+            f"{len(metadata['mean'])} features ({', '.join(metadata['features'])})"
         )
-    logged = _log_indices(metadata)
-    for index in logged:
+    for index in _log_indices(metadata):
         if (values[..., index] < 0).any():
             raise ValueError(
                 f"raw_window has a negative {metadata['features'][index]!r} value "
                 f"({values[..., index].min()}); that feature is read as log(1 + x), so "
                 "expected values >= 0"
             )
-    return ((_logged(values, logged) - mean) / std).astype("float32")
+    return keras.ops.convert_to_numpy(FeatureScaling.from_metadata(metadata)(values))
 
 
 def denormalize_target(values: Any, metadata: Mapping[str, Any]) -> np.ndarray:
@@ -231,15 +231,14 @@ def denormalize_target(values: Any, metadata: Mapping[str, Any]) -> np.ndarray:
         metadata: A time-series bundle's metadata.
 
     Returns:
-        A float64 array of the same shape in the target's units (µg/m³ for PM2.5).
+        A float64 array of the same shape in the target's units (µg/m³ for PM2.5),
+        computed by :meth:`FeatureScaling.target_from_outputs`.
 
     Example:
         >>> denormalize_target(model.predict(windows), bundle.metadata)  # doctest: +SKIP
     """
-    index = metadata["target_index"]
-    values = np.asarray(values, dtype="float64")
-    restored = values * metadata["std"][index] + metadata["mean"][index]
-    return np.expm1(restored) if index in _log_indices(metadata) else restored
+    restored = FeatureScaling.from_metadata(metadata).target_from_outputs(np.asarray(values))
+    return keras.ops.convert_to_numpy(restored).astype("float64")
 
 
 @keras.saving.register_keras_serializable(package="rnn_zoo")

@@ -18,7 +18,7 @@ republishes the archive with new sentences from time to time, so a fresh downloa
 be refused as not the pinned release: pass the extracted file (or the zip) as ``path``
 to use it anyway.
 
-Text processing, the same in training, in :mod:`rnn_zoo.decoding` and in exported
+Text processing, the same in training, in :mod:`rnn_zoo.models.translator.decoding` and in exported
 models (:class:`TextNormalizer`, TensorFlow string ops only): Unicode NFKD
 decomposition (accents become combining marks, compatibility characters such as
 ``ﬁ`` or a no-break space their plain forms), lower case, every punctuation mark and
@@ -36,7 +36,6 @@ spaces, id 0 padding, id 1 ``[UNK]``) are fitted on the train split only.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 import tempfile
@@ -44,7 +43,6 @@ import unicodedata
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import keras
 import numpy as np
@@ -380,29 +378,6 @@ def _check_arguments(batch_size, seed, fraction, split, max_length, max_tokens, 
     return fraction, split
 
 
-@dataclasses.dataclass
-class BleuReport:
-    """A test report: corpus BLEU of a model's translations of the first test pairs.
-
-    Attributes:
-        sources: The normalized English test sentences scored.
-        references: Their normalized French references.
-        metadata: The data metadata a translator needs.
-    """
-
-    sources: list[str]
-    references: list[str]
-    metadata: dict[str, Any]
-
-    def __call__(self, model, beam_width: int = 1) -> dict[str, float]:
-        """Returns ``{"bleu", "bleu_sentences"}`` (see :func:`rnn_zoo.decoding.corpus_bleu`)."""
-        from rnn_zoo.decoding import corpus_bleu
-
-        bleu = corpus_bleu(
-            model, self.sources, self.references, metadata=self.metadata, beam_width=beam_width
-        )
-        return {"bleu": bleu, "bleu_sentences": float(len(self.sources))}
-
 
 def load_translation_pairs(
     path: str | os.PathLike | None = None,
@@ -438,7 +413,7 @@ def load_translation_pairs(
         target_max_tokens: Largest French vocabulary, padding, ``[UNK]``, start and
             end tokens included. Defaults to 5000.
         bleu_sentences: How many test pairs (the first ones of the test split)
-            ``test_report`` decodes for its BLEU. Defaults to 1000.
+            ``test_texts`` keeps for a BLEU score. Defaults to 1000.
 
     Returns:
         A :class:`DataBundle` named ``"translation_pairs"`` whose pipelines yield
@@ -449,9 +424,10 @@ def load_translation_pairs(
         ``malformed_lines``, ``dropped_too_long``, ``pairs_kept`` and the
         ``examples`` of each split; ``model_kwargs`` the two vocabulary sizes;
         ``preprocessor`` is the English vectorizer (for normalized text);
-        ``test_report(model)`` returns ``{"bleu", "bleu_sentences"}``: sacrebleu's
-        corpus BLEU of greedy translations of the first ``bleu_sentences`` test
-        pairs against their normalized French (see :func:`rnn_zoo.decoding.corpus_bleu`).
+        ``test_texts`` holds the first ``bleu_sentences`` normalized English test
+        ``sources`` and their French ``references``, which the translator family's
+        test report scores (corpus BLEU, see
+        :func:`rnn_zoo.models.translator.decoding.bleu_report`).
 
     Raises:
         TypeError: If an argument has the wrong type.
@@ -521,9 +497,8 @@ def load_translation_pairs(
         },
         metadata=metadata,
         preprocessor=source_vectorizer,
-        test_report=BleuReport(
-            sources=[text.decode("utf-8") for text in splits["test"][0][:bleu_sentences]],
-            references=[text.decode("utf-8") for text in splits["test"][1][:bleu_sentences]],
-            metadata=metadata,
-        ),
+        test_texts={
+            "sources": [text.decode("utf-8") for text in splits["test"][0][:bleu_sentences]],
+            "references": [text.decode("utf-8") for text in splits["test"][1][:bleu_sentences]],
+        },
     )

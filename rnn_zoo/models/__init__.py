@@ -1,20 +1,15 @@
-"""Model families: one module per family, each a ``build_*`` factory and its registry entry.
+"""Model families: one folder each, ``rnn_zoo/models/<family>/``.
 
-Importing this package registers every family.
+Importing this package imports every family folder found here, and each registers
+its :class:`~rnn_zoo.registry.ModelSpec`: adding a family is adding its folder.
 """
 
-from rnn_zoo.models.baseline import build_baseline
-from rnn_zoo.models.classifier import build_gru_classifier
-from rnn_zoo.models.forecaster import build_lstm
-from rnn_zoo.models.tagger import build_sequence_tagger
-from rnn_zoo.models.text_generator import build_text_generator
-from rnn_zoo.models.translator import build_seq2seq
+import importlib
+import pkgutil
 
-__all__ = [
-    "build_baseline",
-    "build_gru_classifier",
-    "build_lstm",
-    "build_seq2seq",
-    "build_sequence_tagger",
-    "build_text_generator",
-]
+FAMILIES = tuple(
+    module.name for module in pkgutil.iter_modules(__path__, f"{__name__}.") if module.ispkg
+)
+
+for _family in FAMILIES:
+    importlib.import_module(_family)

@@ -28,7 +28,7 @@ from rnn_zoo.data.fashion_mnist import (
 )
 from rnn_zoo.data.sources import ChecksumError, DataNotFoundError
 from rnn_zoo.data.windows import carve_validation, keep_leading
-from rnn_zoo.models.baseline import build_baseline
+from rnn_zoo.models.baseline.model import build_baseline
 
 SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rnn_zoo.data import load_dataset
 from rnn_zoo.data.translation import (
     END_TOKEN,
     START_TOKEN,
@@ -87,12 +86,12 @@ def test_vocabularies_are_fitted_on_train_only(bundle):
     vocabulary = bundle.metadata["target_vocabulary"]
     assert len(vocabulary) < 5000  # the kept train pairs hold fewer words than the cap
     assert vocabulary[:2] == ["", "[UNK]"] and {START_TOKEN, END_TOKEN} <= set(vocabulary)
-    test_words = {word for text in bundle.test_report.references for word in text.split()}
+    test_words = {word for text in bundle.test_texts["references"] for word in text.split()}
     assert test_words - set(vocabulary), "every test word in the vocabulary: fitted on test?"
 
 
 def test_registered_under_its_name(shared_data):
-    small = load_dataset("translation_pairs", path=shared_data, fraction=0.01, max_length=4)
+    small = load_translation_pairs(path=shared_data, fraction=0.01, max_length=4)
     assert small.name == "translation_pairs" and small.metadata["max_length"] == 4
     assert small.metadata["pairs_kept"] + small.metadata["dropped_too_long"] == LINES
 

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rnn_zoo.data import load_dataset
 from rnn_zoo.data.sources import DataNotFoundError
 from rnn_zoo.data.ud_treebank import (
     TREEBANK_FILES,
@@ -103,7 +102,7 @@ def test_model_kwargs_and_metadata(bundle):
 
 
 def test_registered_name_and_fraction(shared_data):
-    small = load_dataset("ud_english_ewt", path=shared_data, fraction=0.01, char_features=False)
+    small = load_conllu(path=shared_data, fraction=0.01, char_features=False)
     assert small.metadata["sentences"] == {"train": 126, "validation": 21, "test": 21}
     inputs, _ = next(iter(small.train))
     assert set(inputs) == {"word_ids"}

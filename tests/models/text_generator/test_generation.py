@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from rnn_zoo import build_text_generator
-from rnn_zoo.generation import CharGenerator, generate_text
+from rnn_zoo.models.text_generator.generation import CharGenerator, generate_text
 
 VOCABULARY = list("abcdefgh ")
 

@@ -14,7 +14,7 @@ and key projections, padded source positions masked); the context vector and the
 decoder output are combined by a ``tanh`` layer before the vocabulary logits (Luong's
 "attentional hidden state"). The attention reads the decoder output at the same step
 only, so decoding one token at a time gives exactly the teacher-forced logits
-(:mod:`rnn_zoo.decoding` relies on it). ``attention=False`` is the plain
+(:mod:`rnn_zoo.models.translator.decoding` relies on it). ``attention=False`` is the plain
 encoder–decoder of the same size: the same layers without the attention.
 """
 
@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import keras
 
-from rnn_zoo.models.layers import recurrent_layer, recurrent_options
-from rnn_zoo.registry import ModelSpec, Recipe, register
+from rnn_zoo.blocks.layers import CELLS, recurrent_layer, recurrent_options
+from rnn_zoo.registry import ModelSpec, PlainTwin, Recipe, register
 from rnn_zoo.validation import check_bool, check_int
 
 ENCODER = "encoder"
@@ -178,6 +178,14 @@ SPEC = register(
         factory=build_seq2seq,
         task="translation",
         dataset="translation_pairs",
+        loader="rnn_zoo.data.translation:load_translation_pairs",
+        serving="rnn_zoo.models.translator.serving:TranslatorServing",
+        head="logits",
+        read_inputs="rnn_zoo.serving:read_texts",
+        verbs={"translate": "rnn_zoo.models.translator.decoding:translate"},
+        choices={"cell": CELLS},
+        test_report="rnn_zoo.models.translator.decoding:bleu_report",
+        plain_twin=PlainTwin("rnn_zoo.models.translator.twin:build_plain_seq2seq"),
         description="GRU encoder-decoder with additive attention, English to French (Tatoeba)",
         recipe=Recipe(
             optimizer="adam",
@@ -194,6 +202,8 @@ SPEC = register(
         # BENCHMARKS.md, Translation: benchmarks/translation.py (default recipe and data,
         # seeds 0-2, each its own split), corpus BLEU on the first 1,000 test pairs,
         # mean and std; attention=False: 7.32 ± 0.17 greedy, 7.81 ± 0.43 beam 4.
+        parameters=2_060_936,
+        anchor="the same recipe without attention, trained beside it (benchmarks/translation.py)",
         results={
             "test_bleu_greedy": 10.50,
             "test_bleu_greedy_std": 0.78,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rnn_zoo.models.hoisted_lstm import HOIST_MIN_UNITS, HoistedLSTM, hoisted_lstm
+from rnn_zoo.blocks.hoisted_lstm import HOIST_MIN_UNITS, HoistedLSTM, hoisted_lstm
 
 BATCH, STEPS, FEATURES, UNITS = 3, 6, 5, HOIST_MIN_UNITS
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import keras
 
-from rnn_zoo.models.layers import recurrent_options, recurrent_stack
-from rnn_zoo.registry import ModelSpec, Recipe, register
+from rnn_zoo.blocks.layers import CELLS, recurrent_options, recurrent_stack
+from rnn_zoo.registry import ModelSpec, PlainTwin, Recipe, register
 from rnn_zoo.validation import check_int
 
 
@@ -84,6 +84,12 @@ SPEC = register(
         factory=build_text_generator,
         task="text_generation",
         dataset="text_corpus",
+        loader="rnn_zoo.data.text_corpus:load_text_corpus",
+        serving="rnn_zoo.models.text_generator.serving:TextGeneratorServing",
+        head="logits",
+        verbs={"generate": "rnn_zoo.models.text_generator.generation:generate_text"},
+        choices={"cell": CELLS},
+        plain_twin=PlainTwin("rnn_zoo.models.text_generator.twin:build_plain_text_generator"),
         description="Character LSTM on tiny Shakespeare (TensorFlow text generation)",
         recipe=Recipe(
             optimizer="adam",
@@ -101,6 +107,8 @@ SPEC = register(
         # BENCHMARKS.md "Quality": nats per character after the recipe's 6 epochs, on
         # the validation text and on the held-out test text (the corpus' last 10%),
         # means over seeds 0-2 (benchmarks/results/quality_text_generator.json).
+        parameters=5_330_241,
+        anchor="TensorFlow text-generation tutorial / char-rnn: validation loss per char",
         results={
             "validation_loss": 1.516,
             "validation_loss_std": 0.009,

@@ -38,7 +38,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnn_zoo.data.translation import PADDING_ID, TextNormalizer, build_translation_vectorizer
-from rnn_zoo.models.translator import ENCODER
+from rnn_zoo.models.translator.model import ENCODER
 from rnn_zoo.validation import check_int
 
 MAX_BEAM_WIDTH = 32
@@ -52,7 +52,7 @@ def _layer(model: keras.Model, name: str, required: bool = True):
     if required:
         raise ValueError(
             f"model {model.name!r} has no layer {name!r}; expected a model built by "
-            "build_seq2seq (rnn_zoo.models.translator)"
+            "build_seq2seq (rnn_zoo.models.translator.model)"
         )
     return None
 
@@ -538,3 +538,34 @@ def corpus_bleu(
     ]
     # force: both sides are tokenized on purpose (punctuation set apart).
     return float(sacrebleu.corpus_bleu(hypotheses, [normalized], force=True).score)
+
+
+def bleu_report(model: keras.Model, bundle) -> dict[str, float]:
+    """The translator's test report: corpus BLEU of greedy translations of the test texts.
+
+    The registry entry names it (``ModelSpec.test_report``); training adds its figures
+    to the run's test metrics.
+
+    Args:
+        model: A trained ``build_seq2seq`` model.
+        bundle: The translation pairs' ``DataBundle``; its ``test_texts`` hold the
+            English ``sources`` and French ``references`` to score.
+
+    Returns:
+        ``{"bleu": BLEU in [0, 100], "bleu_sentences": how many were scored}``.
+
+    Raises:
+        ValueError: If the bundle holds no test texts.
+
+    Example:
+        >>> bleu_report(model, bundle)  # doctest: +SKIP
+        {'bleu': 10.7, 'bleu_sentences': 1000.0}
+    """
+    texts = bundle.test_texts
+    if not texts:
+        raise ValueError(
+            f"bundle {bundle.name!r} holds no test_texts; expected the translation pairs' "
+            "bundle (load_translation_pairs)"
+        )
+    bleu = corpus_bleu(model, texts["sources"], texts["references"], metadata=bundle.metadata)
+    return {"bleu": bleu, "bleu_sentences": float(len(texts["sources"]))}

@@ -9,7 +9,7 @@ The layers keep Keras' defaults (``tanh`` activation, ``sigmoid`` recurrent
 activation, ``unroll=False``, ``use_bias=True``, GRU ``reset_after=True``) so that on a
 GPU they run on the fused cuDNN kernel. ``recurrent_dropout > 0`` gives that kernel up:
 Keras then falls back to the generic, much slower loop. LSTM layers are
-:class:`~rnn_zoo.models.hoisted_lstm.HoistedLSTM`: ``keras.layers.LSTM`` with a faster
+:class:`~rnn_zoo.blocks.hoisted_lstm.HoistedLSTM`: ``keras.layers.LSTM`` with a faster
 CPU training pass for layers of 256 units or more.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import keras
 
-from rnn_zoo.models.hoisted_lstm import HoistedLSTM
+from rnn_zoo.blocks.hoisted_lstm import HoistedLSTM
 from rnn_zoo.validation import check_bool, check_choice, check_int, check_name, check_rate
 
 CELLS = {

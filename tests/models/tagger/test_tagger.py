@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from rnn_zoo import build_sequence_tagger
-from rnn_zoo.models.layers import PaddingMask
-from rnn_zoo.models.metrics import MaskedAccuracy
+from rnn_zoo.blocks.layers import PaddingMask
+from rnn_zoo.blocks.metrics import MaskedAccuracy
 
 
 def tagger_inputs(words: list[list[int]], width: int, char_features: bool = True) -> dict:

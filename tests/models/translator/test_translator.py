@@ -11,8 +11,8 @@ import tensorflow as tf
 
 from rnn_zoo import build_seq2seq, get_spec
 from rnn_zoo.data.translation import load_translation_pairs
-from rnn_zoo.decoding import Translator, attention_weights, translate
-from rnn_zoo.export import TranslatorServing
+from rnn_zoo.models.translator.decoding import Translator, attention_weights, translate
+from rnn_zoo.models.translator.serving import TranslatorServing
 from rnn_zoo.training import compile_model
 
 SENTENCES = ["Hello.", "I am cold.", "Tom is here.", "We won!", "Zoë rocks?"]
@@ -130,7 +130,7 @@ def test_a_model_needs_its_metadata(trained):
 
 
 def test_serving_translates_empty_to_empty_and_truncates_long_sentences(trained, data):
-    serving = TranslatorServing(trained, data.metadata)
+    serving = TranslatorServing(trained, data.metadata, head="logits")
     long = "I am cold and I am tired and I am hungry."
     outputs = serving.serving_default(texts=tf.constant(["", long, "I am cold and I am tired and"]))
     texts = [text.decode() for text in outputs["translation"].numpy()]

@@ -1,0 +1,100 @@
+"""Serving the forecaster: windows in raw units in, the forecast in raw target units out."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from rnn_zoo.data.time_series import FeatureScaling, encode_columns
+from rnn_zoo.serving import ServingModule
+
+
+class ForecasterServing(ServingModule):
+    """``windows`` float32 ``[batch, width, features]`` in raw units → ``forecast`` ``[batch]``.
+
+    Normalization (and the ``log(1 + x)`` of skewed features) runs in the graph; the
+    forecast comes back in the target's raw units.
+
+    Args:
+        model: The trained forecaster over normalized windows.
+        metadata: The run's data metadata (feature statistics, window width).
+        head: ``"values"``.
+    """
+
+    heads = ("values",)
+
+    def __init__(self, model: keras.Model, metadata: dict[str, Any], *, head: str):
+        super().__init__(model, metadata, head=head)
+        self.scaling = FeatureScaling.from_metadata(metadata)
+        self.logged = tf.constant(self.scaling.log_features, tf.int32)
+        spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32, name="windows")
+        self.serving_default = tf.function(self._forecast).get_concrete_function(spec)
+
+    def _forecast(self, windows):
+        tf.debugging.assert_non_negative(
+            tf.gather(windows, self.logged, axis=-1),
+            message="features read as log(1 + x) must not be negative",
+        )
+        normalized = self.model(self.scaling(windows), training=False)
+        forecast = self.scaling.target_from_outputs(normalized)
+        return {"forecast": tf.reshape(forecast, [tf.shape(windows)[0], -1])[:, 0]}
+
+    def example_inputs(self) -> dict[str, np.ndarray]:
+        """Four windows drawn around the training statistics, in raw units.
+
+        Returns:
+            ``{"windows": float32 [4, width, features]}``; logged features are
+            non-negative, as real readings are.
+        """
+        rng = np.random.default_rng(0)
+        mean, std = np.array(self.metadata["mean"]), np.array(self.metadata["std"])
+        width = self.model.input_shape[1]
+        raw = mean + std * rng.normal(size=(4, width, len(mean)))
+        logged = list(self.scaling.log_features)
+        raw[..., logged] = np.expm1(raw[..., logged])  # back from log(1 + x) to raw units
+        return {"windows": raw.astype("float32")}
+
+
+def read_windows(inputs: Sequence[str], metadata: dict[str, Any], shape) -> np.ndarray:
+    """Reads the last ``input_width`` rows of each CSV as one raw-unit window.
+
+    Each CSV has the columns of the training data (the PM2.5 file's header, say);
+    its last ``input_width`` rows are encoded as in training (categories one-hot,
+    hour and month as sine and cosine) but not normalized.
+
+    Args:
+        inputs: CSV paths.
+        metadata: The run's data metadata (column kinds, categories, window width).
+        shape: The model's input shape ``(input_width, features)``.
+
+    Returns:
+        float32 windows ``[n, input_width, features]`` in raw units.
+
+    Raises:
+        ValueError: If a file is missing, lacks a column or has too few rows.
+
+    Example:
+        >>> read_windows(["last_day.csv"], metadata, (24, 15)).shape  # doctest: +SKIP
+        (1, 24, 15)
+    """
+    width = metadata["input_width"]
+    windows = []
+    for name in inputs:
+        path = Path(name)
+        if not path.is_file():
+            raise ValueError(f"input {name!r} is not a file; expected a CSV of readings")
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        if len(rows) < width:
+            raise ValueError(
+                f"input {name!r} has {len(rows)} rows; expected at least input_width={width}"
+            )
+        columns = {key: [row[key] for row in rows[-width:]] for key in rows[0]}
+        windows.append(encode_columns(columns, metadata))
+    return np.stack(windows)

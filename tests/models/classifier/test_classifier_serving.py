@@ -1,0 +1,76 @@
+"""The review classifier's serving module: two classes and more, in and out of process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rnn_zoo import build_gru_classifier
+from rnn_zoo.data.imdb import build_vectorizer
+from rnn_zoo.export import export_saved_model, load_serving_module
+
+VOCABULARY = ["", "[UNK]", "film", "a", "wonderful", "dull", "long", "the", "acting"]
+CLASS_NAMES = ["awful", "poor", "good", "great"]
+
+LOAD_AND_CALL = """
+import json, sys
+import tensorflow as tf
+serving = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+outputs = serving(texts=tf.constant(json.loads(sys.argv[2])))
+plain = {key: value.numpy().tolist() for key, value in outputs.items()}
+print(json.dumps(plain, default=bytes.decode))
+assert "rnn_zoo" not in sys.modules
+"""
+
+
+def test_reviews_give_the_positive_probability(trained_run):
+    result = trained_run("gru_classifier")
+    metadata = json.loads((result.run_dir / "data.json").read_text())["metadata"]
+    module, _ = load_serving_module(result.run_dir)
+    texts = module.example_inputs()["texts"]
+    served = module.serving_default(texts=texts)["probability"].numpy()
+    vectorizer = build_vectorizer(metadata["vocabulary"], metadata["sequence_length"])
+    expected = result.model(vectorizer(tf.constant(texts))).numpy()[:, 0]
+    np.testing.assert_allclose(served, expected, rtol=1e-4, atol=1e-5)
+
+
+def four_class_metadata(**changes):
+    return {"vocabulary": VOCABULARY, "sequence_length": 12, "class_names": CLASS_NAMES, **changes}
+
+
+def test_a_four_class_classifier_exports_probabilities_and_class_names(tmp_path):
+    model = build_gru_classifier(vocab_size=len(VOCABULARY), units=4, num_classes=4)
+    export = export_saved_model(
+        model, tmp_path / "clf", metadata=four_class_metadata(), spec="gru_classifier"
+    )
+    texts = ["A wonderful film", "dull , long and the acting", "film"]
+    shown = subprocess.run(
+        [sys.executable, "-c", LOAD_AND_CALL, str(export), json.dumps(texts)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    outputs = json.loads(shown.splitlines()[-1])
+    probabilities = np.array(outputs["probabilities"])
+    vectorizer = build_vectorizer(VOCABULARY, 12)
+    expected = model(vectorizer(tf.constant(texts))).numpy()
+    assert probabilities.shape == (3, 4)
+    np.testing.assert_allclose(probabilities, expected, rtol=1e-4, atol=1e-5)
+    assert outputs["class_name"] == [CLASS_NAMES[i] for i in expected.argmax(1)]
+
+
+def test_a_multi_class_export_without_a_name_per_class_is_refused(tmp_path):
+    model = build_gru_classifier(vocab_size=len(VOCABULARY), units=4, num_classes=4)
+    with pytest.raises(ValueError, match="names 2 classes, but the model has 4 outputs"):
+        export_saved_model(
+            model,
+            tmp_path / "clf",
+            metadata=four_class_metadata(class_names=["neg", "pos"]),
+            spec="gru_classifier",
+        )
+    assert not (tmp_path / "clf").exists()
