@@ -210,21 +210,3 @@ def test_bad_device_choices_raise_before_training(series, tmp_path, kwargs, mess
     with pytest.raises(ValueError, match=message):
         train("lstm", series, output_dir=tmp_path, verbose=0, **kwargs)
     assert not list(tmp_path.rglob("*"))
-
-
-def test_a_run_being_trained_is_not_resumed_by_a_second_process(tmp_path):
-    from rnn_zoo.training import _claim, _claim_run_dir
-
-    config = {"model": "lstm", "seed": 0}
-    interrupted = tmp_path / "lstm" / "20260101-000000"
-    (interrupted / "backup").mkdir(parents=True)
-    (interrupted / "run.json").write_text(json.dumps({"config": config}))
-
-    first_dir, first_lock = _claim_run_dir(tmp_path / "lstm", config, resume=True)
-    assert first_dir == interrupted  # the interrupted run is picked up
-    second_dir, second_lock = _claim_run_dir(tmp_path / "lstm", config, resume=True)
-    assert second_dir != interrupted  # ...but not twice at once
-    assert _claim(interrupted) is None
-    first_lock.close()  # the first process ends (a kill frees the lock the same way)
-    assert _claim(interrupted) is not None
-    second_lock.close()
