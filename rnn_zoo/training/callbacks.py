@@ -91,31 +91,33 @@ def guard_divergence(fit: Callable[[], Any], throughput: Throughput) -> None:
 class BestCheckpoint(keras.callbacks.ModelCheckpoint):
     """``ModelCheckpoint`` of the best epoch, continuing a resumed run's best value.
 
-    It writes to a staging file (see :class:`Publish`); a resumed run starts from the
-    best monitored value of the epochs it already finished.
+    It writes to a staging file (see :class:`Publish`). When Keras decides whether the
+    monitored metric is better higher or lower (``mode="auto"``: from the compiled
+    metric's direction, once the metrics are built), the best of the epochs a resumed
+    run already finished is taken the same way, so an epoch replaces ``model.keras``
+    only if it beats every earlier one.
 
     Args:
         run_dir: The run directory.
-        monitor: The validation quantity, e.g. ``"val_loss"``.
+        monitor: The validation quantity, e.g. ``"val_loss"`` or ``"val_auc"``.
     """
 
     def __init__(self, run_dir: Path, monitor: str):
-        super().__init__(
-            str(run_dir / STAGED_MODEL),
-            monitor=monitor,
-            save_best_only=True,
-            initial_value_threshold=_best_so_far(run_dir, monitor),
-        )
+        super().__init__(str(run_dir / STAGED_MODEL), monitor=monitor, save_best_only=True)
+        self.earlier = _finished_values(run_dir, monitor)
+
+    def _set_monitor_op(self):
+        super()._set_monitor_op()
+        for value in self.earlier:
+            if self._is_improvement(value, self.best):
+                self.best = value
 
 
-def _best_so_far(run_dir: Path, monitor: str) -> float | None:
-    """The best monitored value of the epochs a resumed run already finished."""
+def _finished_values(run_dir: Path, monitor: str) -> list[float]:
+    """The monitored values of the epochs a resumed run finished (none for a new run)."""
     if not (run_dir / MODEL_FILE).exists() or not (run_dir / HISTORY_CSV).exists():
-        return None
-    values = read_history(run_dir).get(monitor)
-    if not values:
-        return None
-    return max(values) if "acc" in monitor else min(values)
+        return []
+    return read_history(run_dir).get(monitor, [])
 
 
 class Publish(keras.callbacks.Callback):
