@@ -174,44 +174,46 @@ def _multi_worker_conflicts(args) -> list[str]:
     return [flag for flag, given in flags.items() if given]
 
 
-def _fit_or_loop(args, common):
+def _fit_or_loop(args, options):
     """``train`` (Keras fit), or ``train_custom_loop`` for ``--strategy multi_worker``."""
     from rnn_zoo.training import train, train_custom_loop
 
     if args.strategy != "multi_worker":
-        return train(
-            **common,
-            resume=args.resume,
-            early_stopping_patience=args.early_stopping,
-            tensorboard=args.tensorboard,
-        )
+        return train(args.name, options=options)
     conflicts = _multi_worker_conflicts(args)
     if conflicts:
         raise ValueError(
             f"{' and '.join(conflicts)} cannot be used with --strategy multi_worker, which "
             "trains with a custom loop (Keras fit fails under MultiWorkerMirroredStrategy)"
         )
-    return train_custom_loop(**common)
+    return train_custom_loop(args.name, options=options)
+
+
+def _train_options(args):
+    """The ``train`` flags as one :class:`~rnn_zoo.training.TrainOptions`."""
+    from rnn_zoo.training import TrainOptions
+
+    return TrainOptions(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        output_dir=args.output_dir,
+        resume=args.resume,
+        early_stopping_patience=args.early_stopping,
+        tensorboard=args.tensorboard,
+        data_dir=args.data_dir,
+        data_options={} if args.fraction is None else {"fraction": args.fraction},
+        model_options=dict(args.overrides),
+        steps_per_epoch=args.steps_per_epoch,
+        device=args.device,
+        precision=args.precision,
+        strategy=args.strategy,
+    )
 
 
 def _train(args) -> int:
-    data_options = {} if args.fraction is None else {"fraction": args.fraction}
-    common = {
-        "model_or_name": args.name,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "learning_rate": args.learning_rate,
-        "seed": args.seed,
-        "output_dir": args.output_dir,
-        "data_dir": args.data_dir,
-        "data_options": data_options,
-        "model_options": dict(args.overrides),
-        "steps_per_epoch": args.steps_per_epoch,
-        "device": args.device,
-        "precision": args.precision,
-        "strategy": args.strategy,
-    }
-    result = _fit_or_loop(args, common)
+    result = _fit_or_loop(args, _train_options(args))
     summary = ", ".join(f"{key} {value:.4f}" for key, value in result.test_metrics.items())
     if result.run_dir is None:  # a non-chief worker: the chief writes the run and exports
         print(f"{args.name}: test {summary} ({result.wall_time:.1f} s); worker done")

@@ -14,10 +14,8 @@ directories (``1/``, ``2/``, ...) as TensorFlow Serving expects.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ import keras
 import tensorflow as tf
 
 from rnn_zoo.data.bundle import DataBundle
+from rnn_zoo.files import staging_directory
 from rnn_zoo.registry import ModelSpec, get_spec, list_models
 from rnn_zoo.runs import load_run
 from rnn_zoo.serving import ServingModule
@@ -129,11 +128,7 @@ def _sweep_abandoned_staging(base: Path) -> None:
 def _write_atomically(module: tf.Module, base: Path, version: int | None) -> Path:
     base.mkdir(parents=True, exist_ok=True)
     _sweep_abandoned_staging(base)
-    staging = Path(tempfile.mkdtemp(dir=base, prefix=f"{_STAGING_PREFIX}{os.getpid()}-"))
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a served model is readable
-    try:
+    with staging_directory(base, prefix=f"{_STAGING_PREFIX}{os.getpid()}-") as staging:
         tf.saved_model.save(module, str(staging), signatures=module.signatures())
         while True:
             target = base / str(version or next_version(base))
@@ -143,9 +138,6 @@ def _write_atomically(module: tf.Module, base: Path, version: int | None) -> Pat
             except OSError:
                 if version is not None or not target.exists():
                     raise
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            shutil.rmtree(staging)
 
 
 def export_saved_model(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import numbers
 import os
-import secrets
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from rnn_zoo.files import atomic_path
 from rnn_zoo.validation import check_float, check_name
 
 VALIDATION_PREFIX = "val_"
@@ -251,14 +251,6 @@ def _draw(figure: Figure, history: Mapping[str, list[float]], metrics: list[str]
 
 def _save_png(figure: Figure, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    handle = open(temporary, "xb")  # exclusive create, permissions from the umask
-    try:
-        with handle:
-            figure.savefig(handle, format="png")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    # exclusive create, permissions from the umask
+    with atomic_path(path) as temporary, open(temporary, "xb") as handle:
+        figure.savefig(handle, format="png")

@@ -1,21 +1,32 @@
-"""The run directory: what ``rnn-zoo train`` writes, and the one way to load it back.
+"""The run directory: its lifecycle, from creation and locking to finishing and loading.
 
-A finished run directory holds ``run.json`` (the configuration), ``model.keras``
-(the best validation epoch), ``data.json`` (preprocessing for raw inputs),
-``history.csv``, ``history.png``, ``README.md`` and ``metrics.json``. ``metrics.json``
-records the sha256 of the model and data files; :func:`load_run` checks them, so a
-file changed after training is named instead of silently used. Models load with Keras
+A run directory ``<output_dir>/<name>/<timestamp>/`` is created (or an interrupted one
+of the same configuration claimed again) by :func:`start_run`, locked with ``flock``
+for as long as its process trains in it, and closed by :func:`finish_run`, which
+writes ``metrics.json``, points ``<output_dir>/<name>/latest`` at it, removes the
+resume backup and unlocks it. A finished run directory holds ``run.json`` (the
+configuration), ``model.keras`` (the best validation epoch), ``data.json``
+(preprocessing for raw inputs), ``history.csv``, ``history.png``, ``README.md`` and
+``metrics.json``. ``metrics.json`` records the sha256 of the model and data files;
+:func:`load_run` checks them, so a file changed after training is named instead of
+silently used. Models load with Keras
 ``safe_mode=True``: a ``.keras`` file that carries arbitrary code (a ``Lambda`` layer)
 is refused unless the caller passes ``safe_mode=False`` for a file it trusts.
 """
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import datetime
+import fcntl
 import json
 import os
+import shutil
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from rnn_zoo.files import replace_symlink, write_text_atomically
 
 RUN_CONFIG = "run.json"
 METRICS_FILE = "metrics.json"
@@ -129,14 +140,15 @@ def load_run(run_dir: str | os.PathLike, *, safe_mode: bool = True) -> LoadedRun
     """
     import keras
 
-    import rnn_zoo.models  # noqa: F401 - registers the custom layers and metrics a model uses
     from rnn_zoo.data.bundle import load_metadata
+    from rnn_zoo.registry import list_models
     from rnn_zoo.validation import check_bool
 
     check_bool("safe_mode", safe_mode)
     run_dir = Path(run_dir)
     verify_run(run_dir)
     config = json.loads((run_dir / RUN_CONFIG).read_text(encoding="utf-8"))["config"]
+    list_models()  # imports every family, and so the custom layers and metrics models use
     try:
         model = keras.saving.load_model(run_dir / MODEL_FILE, safe_mode=safe_mode)
     except ValueError as error:
@@ -148,3 +160,174 @@ def load_run(run_dir: str | os.PathLike, *, safe_mode: bool = True) -> LoadedRun
             "trust where it came from"
         ) from error
     return LoadedRun(run_dir, model, load_metadata(run_dir)["metadata"], config)
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    write_text_atomically(path, json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def new_run_dir(model_dir: str | os.PathLike) -> Path:
+    """Creates a new, empty run directory named after the time, under ``model_dir``.
+
+    Args:
+        model_dir: The model's folder, ``<output_dir>/<name>``; created if missing.
+
+    Returns:
+        The new directory, ``<timestamp>`` or ``<timestamp>-N`` if that is taken.
+
+    Raises:
+        FileExistsError: If no free name is found.
+
+    Example:
+        >>> new_run_dir("saved_models/lstm")  # doctest: +SKIP
+        PosixPath('saved_models/lstm/20260101-120000')
+    """
+    model_dir = Path(model_dir)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1000):
+        candidate = model_dir / (stamp if attempt == 0 else f"{stamp}-{attempt}")
+        try:
+            candidate.mkdir(parents=True)
+            return candidate
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a new run directory under {model_dir}")
+
+
+def lock_run_dir(run_dir: str | os.PathLike) -> IO[str] | None:
+    """Locks a run directory for this process; None if another live process holds it.
+
+    The lock (``flock`` on ``.lock``) goes with the process, so a killed run frees it.
+
+    Args:
+        run_dir: The run directory.
+
+    Returns:
+        The open, locked ``.lock`` file (keep it open while training; closing it
+        unlocks), or ``None``.
+
+    Example:
+        >>> lock = lock_run_dir("saved_models/lstm/20260101-120000")  # doctest: +SKIP
+    """
+    handle = open(Path(run_dir) / LOCK_FILE, "a")  # stays open for the whole run
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def _is_resumable(run_dir: Path, config: dict[str, Any]) -> bool:
+    """An interrupted run (a backup, no metrics.json) of the same configuration."""
+    if run_dir.is_symlink() or not (run_dir / BACKUP_DIR).is_dir():
+        return False
+    if (run_dir / METRICS_FILE).exists() or not (run_dir / RUN_CONFIG).is_file():
+        return False
+    return json.loads((run_dir / RUN_CONFIG).read_text())["config"] == config
+
+
+def claim_run_dir(
+    model_dir: str | os.PathLike, config: dict[str, Any], resume: bool
+) -> tuple[Path, IO[str]]:
+    """Returns the run directory to train in and its lock.
+
+    With ``resume``: the newest interrupted run of the same configuration that no live
+    process is training; otherwise, or if there is none, a new directory.
+
+    Args:
+        model_dir: The model's folder, ``<output_dir>/<name>``.
+        config: The training configuration (``run.json``'s ``config``).
+        resume: Whether an interrupted run may be continued.
+
+    Returns:
+        The run directory and its lock (see :func:`lock_run_dir`).
+
+    Example:
+        >>> run_dir, lock = claim_run_dir("saved_models/lstm", config, True)  # doctest: +SKIP
+    """
+    model_dir = Path(model_dir)
+    if resume and model_dir.is_dir():
+        for run_dir in sorted(model_dir.iterdir(), reverse=True):
+            if not _is_resumable(run_dir, config):
+                continue
+            lock = lock_run_dir(run_dir)
+            if lock is not None:
+                return run_dir, lock
+    run_dir = new_run_dir(model_dir)
+    return run_dir, lock_run_dir(run_dir)
+
+
+def start_run(
+    model_dir: str | os.PathLike, config: dict[str, Any], *, resume: bool
+) -> tuple[Path, IO[str]]:
+    """Claims a run directory (see :func:`claim_run_dir`) and makes it resumable.
+
+    A new directory gets ``run.json`` and an empty ``backup/``, so a kill even in the
+    first epoch leaves a run that the same command resumes.
+
+    Args:
+        model_dir: The model's folder, ``<output_dir>/<name>``.
+        config: The training configuration, written to ``run.json``.
+        resume: Whether an interrupted run may be continued.
+
+    Returns:
+        The run directory and its lock.
+
+    Example:
+        >>> run_dir, lock = start_run("saved_models/lstm", config, resume=True)  # doctest: +SKIP
+    """
+    run_dir, lock = claim_run_dir(model_dir, config, resume)
+    if not (run_dir / RUN_CONFIG).exists():
+        _write_json(run_dir / RUN_CONFIG, {"config": config})
+    (run_dir / BACKUP_DIR).mkdir(exist_ok=True)
+    return run_dir, lock
+
+
+def finish_run(run_dir: str | os.PathLike, lock: IO[str], metrics: dict[str, Any]) -> Path:
+    """Closes a run: ``metrics.json``, the ``latest`` link, no backup, no lock.
+
+    ``metrics.json`` (the run's figures, and under ``files`` the sha256 of its model
+    and data files) is written last of the run's files: it marks the run finished.
+    The backup is kept until then, so a kill while finishing resumes too.
+
+    Args:
+        run_dir: The run directory, with every other file written.
+        lock: Its lock, from :func:`start_run`; closed here.
+        metrics: What ``metrics.json`` records besides the file hashes.
+
+    Returns:
+        The path of ``metrics.json``.
+
+    Example:
+        >>> finish_run(run_dir, lock, {"model": "lstm", "test": {}})  # doctest: +SKIP
+    """
+    run_dir = Path(run_dir)
+    _write_json(run_dir / METRICS_FILE, {**metrics, "files": file_hashes(run_dir)})
+    replace_symlink(run_dir.parent / LATEST, run_dir.name)
+    shutil.rmtree(run_dir / BACKUP_DIR, ignore_errors=True)
+    (run_dir / LOCK_FILE).unlink()
+    lock.close()
+    return run_dir / METRICS_FILE
+
+
+def read_history(run_dir: str | os.PathLike) -> dict[str, list[float]]:
+    """Reads a run's ``history.csv``.
+
+    Args:
+        run_dir: A run directory holding ``history.csv``.
+
+    Returns:
+        Metric name → per-epoch values (the ``epoch`` column left out).
+
+    Raises:
+        FileNotFoundError: If there is no ``history.csv``.
+
+    Example:
+        >>> read_history("saved_models/lstm/latest")["val_loss"]  # doctest: +SKIP
+        [0.41, 0.37]
+    """
+    with open(Path(run_dir) / HISTORY_CSV, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    columns = [column for column in (rows[0] if rows else {}) if column != "epoch"]
+    return {column: [float(row[column]) for row in rows] for column in columns}

@@ -141,14 +141,14 @@ def test_cli_routes_multi_worker_to_the_custom_loop(monkeypatch, tmp_path, capsy
 
     calls = []
 
-    def fake_loop(**arguments):
-        calls.append(arguments)
+    def fake_loop(model_or_name, data=None, *, options):
+        calls.append(options)
         raise FileNotFoundError("stop here")
 
     monkeypatch.setattr(rnn_zoo.training, "train_custom_loop", fake_loop)
     argv = ["train", "lstm", "--strategy", "multi_worker", "--output-dir", str(tmp_path)]
     assert main(argv) == 1
-    assert calls and calls[0]["strategy"] == "multi_worker"
+    assert calls and calls[0].strategy == "multi_worker"
     capsys.readouterr()
     assert main([*argv, "--tensorboard"]) == 2
     assert "--tensorboard cannot be used with --strategy multi_worker" in capsys.readouterr().err

@@ -9,7 +9,14 @@ import keras
 import pytest
 
 from rnn_zoo.cli import main
-from rnn_zoo.runs import RunIntegrityError, file_hashes, load_run, verify_run
+from rnn_zoo.runs import (
+    RunIntegrityError,
+    claim_run_dir,
+    file_hashes,
+    load_run,
+    lock_run_dir,
+    verify_run,
+)
 
 
 @pytest.fixture
@@ -64,3 +71,19 @@ def test_an_unfinished_run_is_not_loaded(tmp_path):
         load_run(tmp_path)
     with pytest.raises(TypeError, match="safe_mode='no'"):
         load_run(tmp_path, safe_mode="no")
+
+
+def test_a_run_being_trained_is_not_resumed_by_a_second_process(tmp_path):
+    config = {"model": "lstm", "seed": 0}
+    interrupted = tmp_path / "lstm" / "20260101-000000"
+    (interrupted / "backup").mkdir(parents=True)
+    (interrupted / "run.json").write_text(json.dumps({"config": config}))
+
+    first_dir, first_lock = claim_run_dir(tmp_path / "lstm", config, resume=True)
+    assert first_dir == interrupted  # the interrupted run is picked up
+    second_dir, second_lock = claim_run_dir(tmp_path / "lstm", config, resume=True)
+    assert second_dir != interrupted  # ...but not twice at once
+    assert lock_run_dir(interrupted) is None
+    first_lock.close()  # the first process ends (a kill frees the lock the same way)
+    assert lock_run_dir(interrupted) is not None
+    second_lock.close()

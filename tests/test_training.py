@@ -210,19 +210,33 @@ def test_bad_device_choices_raise_before_training(series, tmp_path, kwargs, mess
     assert not list(tmp_path.rglob("*"))
 
 
-def test_a_run_being_trained_is_not_resumed_by_a_second_process(tmp_path):
-    from rnn_zoo.training import _claim, _claim_run_dir
+@pytest.mark.parametrize("monitor, best", [("val_auc", 0.99), ("val_loss", 0.45)])
+def test_a_resumed_run_continues_from_its_best_value_in_the_metrics_direction(
+    monitor, best, tmp_path
+):
+    from rnn_zoo.training.callbacks import STAGED_MODEL, BestCheckpoint
 
-    config = {"model": "lstm", "seed": 0}
-    interrupted = tmp_path / "lstm" / "20260101-000000"
-    (interrupted / "backup").mkdir(parents=True)
-    (interrupted / "run.json").write_text(json.dumps({"config": config}))
-
-    first_dir, first_lock = _claim_run_dir(tmp_path / "lstm", config, resume=True)
-    assert first_dir == interrupted  # the interrupted run is picked up
-    second_dir, second_lock = _claim_run_dir(tmp_path / "lstm", config, resume=True)
-    assert second_dir != interrupted  # ...but not twice at once
-    assert _claim(interrupted) is None
-    first_lock.close()  # the first process ends (a kill frees the lock the same way)
-    assert _claim(interrupted) is not None
-    second_lock.close()
+    # A killed run's files: its best checkpoint, and three finished epochs. AUC is better
+    # higher (its name has no "acc"); the loss is better lower.
+    (tmp_path / "model.keras").write_text("the checkpoint of epoch 2")
+    (tmp_path / "history.csv").write_text(
+        "epoch,auc,loss,val_auc,val_loss\n"
+        "0,0.5,0.7,0.30,0.69\n"
+        "1,0.9,0.5,0.99,0.45\n"
+        "2,0.6,0.6,0.20,0.71\n"
+    )
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile("adam", "binary_crossentropy", metrics=[keras.metrics.AUC(name="auc")])
+    rng = np.random.default_rng(0)
+    inputs, labels = rng.normal(size=(64, 4)), rng.integers(0, 2, size=(64, 1))  # no signal
+    checkpoint = BestCheckpoint(tmp_path, monitor)
+    model.fit(
+        inputs,
+        labels,
+        validation_data=(inputs[:32], labels[:32]),
+        epochs=1,
+        callbacks=[checkpoint],
+        verbose=0,
+    )
+    assert checkpoint.best == best  # the resumed epoch did not beat epoch 2...
+    assert not (tmp_path / STAGED_MODEL).exists()  # ...so it did not replace its checkpoint

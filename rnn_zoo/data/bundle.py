@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rnn_zoo.files import write_text_atomically
+
 METADATA_FILE = "data.json"
 
 
@@ -62,10 +64,7 @@ class DataBundle:
         """
         target = Path(directory) / METADATA_FILE
         payload = {"name": self.name, "metadata": self.metadata}
-        temporary = target.with_suffix(".json.tmp")
-        temporary.write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
-        os.replace(temporary, target)
-        return target
+        return write_text_atomically(target, json.dumps(payload, indent=2, ensure_ascii=False))
 
 
 def load_metadata(directory: str | os.PathLike) -> dict[str, Any]:

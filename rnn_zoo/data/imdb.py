@@ -31,7 +31,6 @@ import os
 import re
 import string
 import tarfile
-import tempfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
@@ -53,6 +52,7 @@ from rnn_zoo.data.windows import (
     keep_leading,
     leading_count,
 )
+from rnn_zoo.files import atomic_directory
 from rnn_zoo.validation import (
     check_bool,
     check_choice,
@@ -180,7 +180,7 @@ def _extract_reviews(archive: Path, destination: Path) -> None:
                 name = _review_target(member, archive)
                 if name is None:
                     continue
-                target = destination / name
+                target = destination.joinpath(*name.parts[1:])  # without aclImdb/
                 if target.parent not in folders:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     folders.add(target.parent)
@@ -191,7 +191,7 @@ def _extract_reviews(archive: Path, destination: Path) -> None:
             f"{archive} is not a readable .tar.gz archive ({error}): it is truncated or "
             "corrupt; expected the aclImdb tarball"
         ) from error
-    if not _has_reviews(destination / "aclImdb"):
+    if not _has_reviews(destination):
         raise ValueError(
             f"{archive} holds no aclImdb/{{train,test}}/{{neg,pos}}/*.txt reviews; "
             "expected the aclImdb tarball"
@@ -222,13 +222,12 @@ def extract_reviews(archive: str | os.PathLike) -> Path:
     if _has_reviews(target):
         return target
     cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache, prefix=".extract-") as staging:
-        _extract_reviews(archive, Path(staging))
-        try:
-            os.replace(Path(staging) / "aclImdb", target)
-        except OSError:
-            if not _has_reviews(target):  # not another process finishing first
-                raise
+    try:
+        with atomic_directory(target) as staging:
+            _extract_reviews(archive, staging)
+    except OSError:
+        if not _has_reviews(target):  # not another process finishing first
+            raise
     return target
 
 

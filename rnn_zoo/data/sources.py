@@ -21,8 +21,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import tempfile
 from pathlib import Path
+
+from rnn_zoo.files import atomic_path
 
 DATA_DIR_VARIABLE = "RNN_ZOO_DATA_DIR"
 
@@ -190,9 +191,10 @@ def download(remote: RemoteFile) -> Path:
 
     cache = keras_cache_dir(remote)
     cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache, prefix=".download-") as staging:
+    final = cache / remote.filename
+    with atomic_path(final) as staged:
         fetched = keras.utils.get_file(
-            fname=remote.filename, origin=remote.url, cache_dir=staging, cache_subdir="."
+            fname=staged.name, origin=remote.url, cache_dir=cache, cache_subdir="."
         )
         actual = sha256_of(fetched)
         if actual != remote.sha256:
@@ -200,8 +202,6 @@ def download(remote: RemoteFile) -> Path:
                 f"the download of {remote.filename} from {remote.url} has sha256 {actual}, "
                 f"expected {remote.sha256}; it was discarded and nothing was cached"
             )
-        final = cache / remote.filename
-        os.replace(fetched, final)
     return final
 
 

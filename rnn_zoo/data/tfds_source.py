@@ -20,12 +20,12 @@ TFDS is imported on first use only, so ``source="files"`` never pays for it.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from rnn_zoo.files import staging_directory
 
 FilesFinder = Callable[[], Mapping[str, Path]]
 
@@ -122,15 +122,12 @@ def prepare(
     builder = _builder(name, data_dir)
     root = Path(builder.data_dir_root)
     root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=root, prefix=".rnn_zoo-downloads-"))
-    try:
+    with staging_directory(root, prefix=".rnn_zoo-downloads-") as staging:
         _stage(builder, files, staging)
         config = tfds.download.DownloadConfig(
             try_download_gcs=False, max_examples_per_split=max_examples_per_split
         )
         builder.download_and_prepare(download_dir=os.fspath(staging), download_config=config)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return Path(builder.data_dir)
 
 

@@ -66,6 +66,7 @@ from rnn_zoo.data.windows import (
     leading_count,
     split_bounds,
 )
+from rnn_zoo.files import atomic_path
 from rnn_zoo.validation import check_int, check_vocabulary
 
 PAIRS_SHA256 = "0bb85dbaa1c896844649094d7eaf2e34bee34e84fe362b26ce7e8f2e12aae104"
@@ -219,19 +220,13 @@ def extract_pairs(archive: str | os.PathLike) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with (
-            zipfile.ZipFile(archive) as bundle,
-            tempfile.NamedTemporaryFile(
-                dir=target.parent, prefix=".extract-", delete=False
-            ) as staging,
-        ):
-            staging.write(bundle.read(ARCHIVE_MEMBER))
+        with zipfile.ZipFile(archive) as bundle, atomic_path(target) as staging:
+            staging.write_bytes(bundle.read(ARCHIVE_MEMBER))
     except (zipfile.BadZipFile, KeyError, OSError) as error:
         raise ValueError(
             f"{archive} is not a readable zip holding {ARCHIVE_MEMBER} ({error}); expected "
             f"manythings.org's fra-eng.zip ({FRA_ENG.url})"
         ) from error
-    os.replace(staging.name, target)
     return target
 
 
@@ -240,11 +235,13 @@ def _download_pairs() -> Path:
     cache = keras_cache_dir(FRA_ENG)
     final = cache / FRA_ENG.filename
     final.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache, prefix=".download-") as staging:
+    with (
+        tempfile.TemporaryDirectory(dir=cache, prefix=".download-") as staging,
+        atomic_path(final) as text,
+    ):
         fetched = keras.utils.get_file(
             fname="fra-eng.zip", origin=FRA_ENG.url, cache_dir=staging, cache_subdir="."
         )
-        text = Path(staging) / ARCHIVE_MEMBER
         with zipfile.ZipFile(fetched) as bundle:
             text.write_bytes(bundle.read(ARCHIVE_MEMBER))
         actual = sha256_of(text)
@@ -254,7 +251,6 @@ def _download_pairs() -> Path:
                 "(the 2019-04-07 release): manythings.org has republished it. It was discarded; "
                 "pass the zip or its fra.txt as path= to use that release anyway"
             )
-        os.replace(text, final)
     return final
 
 

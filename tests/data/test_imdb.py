@@ -213,7 +213,7 @@ def test_every_accepted_path(extracted, tarball, tmp_path):
         assert bundle.metadata["examples"]["validation"] == 200
     assert extract_reviews(tarball) == extracted  # extracted once, then reused
     assert extracted.parent.name == "aclImdb_v1" and extracted.name == sha256_of(tarball)[:16]
-    assert not list(extracted.parent.glob(".extract-*"))
+    assert not list(extracted.parent.glob(".*"))  # no staging folder left beside it
 
 
 def test_default_lookup_uses_the_data_dir_variable(shared_data, monkeypatch, extracted):
