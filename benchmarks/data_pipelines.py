@@ -40,7 +40,6 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from rnn_zoo import get_spec, list_models  # noqa: E402
-from rnn_zoo.data import load_dataset  # noqa: E402
 from rnn_zoo.training import compile_model, count_batches  # noqa: E402
 
 GOAL = 5.0
@@ -134,9 +133,9 @@ def measure(name: str, args) -> dict:
     """Pipeline and training throughput of one registered model's default data."""
     spec = get_spec(name)
     batch_size = spec.recipe.batch_size
-    options = {**spec.data_options, **({"fraction": 0.1} if args.quick else {})}
+    options = {"fraction": 0.1} if args.quick else {}
     load_seconds = time.perf_counter()
-    bundle = load_dataset(spec.dataset, batch_size=batch_size, **options)
+    bundle = spec.load_data(batch_size=batch_size, **options)
     load_seconds = time.perf_counter() - load_seconds
     in_graph, from_python = graph_pass(bundle.train), python_pass(bundle.train)
     elements = in_graph()  # warm-up passes: trace, and fill any cache

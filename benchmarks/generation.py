@@ -13,7 +13,7 @@ reported) time the generation of ``--chars`` characters after the prompt ``ROMEO
     back, called once per character from a Python loop, the states carried between
     calls (the tutorial's ``[UNK]`` mask is left out: this vocabulary has no
     out-of-vocabulary id), single stream;
-(b) ``rnn_zoo.generation.generate_text``, single stream;
+(b) ``rnn_zoo.models.text_generator.generation.generate_text``, single stream;
 (c) ``generate_text`` with ``num_streams=32``: total characters/s of all streams;
 (d) naive re-feeding, for context: the whole growing sequence through the model for
     every new character (a ``tf.function`` with a ``[1, None]`` signature, sampled in
@@ -45,7 +45,7 @@ import tensorflow as tf  # noqa: E402
 from rnn_zoo import build_text_generator  # noqa: E402
 from rnn_zoo.data import load_text_corpus  # noqa: E402
 from rnn_zoo.data.text_corpus import char_lookups  # noqa: E402
-from rnn_zoo.generation import CharGenerator, generate_text  # noqa: E402
+from rnn_zoo.models.text_generator.generation import CharGenerator, generate_text  # noqa: E402
 
 PROMPT = "ROMEO:"
 STREAMS = 32
@@ -127,7 +127,7 @@ def cell_floor(model: keras.Model, vocabulary: list[str], *, folded: bool):
 
     Each step maps the previous character's id (greedy ``argmax``, so the steps depend
     on each other) through the embedding, the recurrent cell and the output layer of
-    ``model``: with ``folded``, through :class:`rnn_zoo.generation.CharGenerator`'s own
+    ``model``: with ``folded``, through ``CharGenerator``'s own
     step (the embedding folded into the input kernel, the gates written out); without,
     through the model's Keras cell, as ``generate_text`` stepped before folding.
     """

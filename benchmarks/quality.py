@@ -2,7 +2,8 @@
 
 Trains a registered model with its registry recipe (exactly what `rnn-zoo train NAME`
 does) for one or more seeds and reports the test metrics as mean ± std, the wall time
-and the epochs, then writes benchmarks/results/quality_<name>.json. With ``--add`` the
+and the epochs, next to the registry entry's outside reference (``spec.anchor``), then
+writes benchmarks/results/quality_<name>.json. With ``--add`` the
 runs of other seeds already in that file (same recipe and data options) are kept and
 counted in the mean, so a long recipe can be run a seed at a time.
 
@@ -23,13 +24,6 @@ import statistics
 import tempfile
 
 from harness import RESULTS, earlier_seeds, mean_and_std
-
-ANCHORS = {
-    "baseline": "TensorFlow basic classification tutorial: ~0.88 test accuracy",
-    "gru_classifier": "keras-io bidirectional LSTM on IMDB: 0.84 val accuracy after 2 epochs",
-    "text_generator": "TensorFlow text-generation tutorial / char-rnn: validation loss per char",
-    "lstm": "persistence and seasonal-naive forecasts (MAE in µg/m³, same test windows)",
-}
 
 
 def main() -> None:
@@ -73,7 +67,7 @@ def main() -> None:
     report = {
         "model": args.name,
         **recorded,
-        "anchor": ANCHORS.get(args.name, ""),
+        "anchor": spec.anchor,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "runs": runs,
         "test_summary": summary,

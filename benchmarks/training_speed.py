@@ -1,12 +1,14 @@
 """Training and inference speed of rnn_zoo's models vs plain Keras twins, side by side.
 
-For each registered model with a twin below, in one process on this machine's CPU:
+For each registered model whose entry has a plain twin (``spec.plain_twin``), in one
+process on this machine's CPU:
 
 * rnn_zoo's path: the registered factory built from the loader's ``model_kwargs``,
   compiled by :func:`rnn_zoo.training.compile_model` with the registry recipe (cosine
   schedule included), fed the loader's own ``tf.data`` training pipeline;
-* the plain twin: the same architecture written here with ``keras.Sequential`` /
-  the functional API and nothing from rnn_zoo, compiled with ``model.compile`` and the
+* the plain twin: the same architecture written in the family's ``twin.py`` with
+  ``keras.Sequential`` / the functional API and nothing from rnn_zoo (built by
+  ``resolve(spec.plain_twin.build)(model_kwargs)``), compiled with ``model.compile`` and the
   same optimizer, loss and metrics, fed the same batches.
 
 The twins' parameter counts must equal rnn_zoo's (checked). After a warm-up fit
@@ -29,9 +31,12 @@ Last, the matmuls of the text generator's LSTM training step (1024 units, batch 
 100 steps), in Keras' loop and in rnn_zoo's ``HoistedLSTM``, are timed alone, to show
 how far below the peak they run.
 
-The text generator's twin is not fed the loader: both read the same random 100-id
-sequences (its loader is cheap, but one 64 x 100 batch of the 1024-unit LSTM takes
-seconds, so fewer, identical batches keep the run short).
+Both sides load the data with the registry's data options and the twin's
+(``spec.plain_twin.data_options``: the tagger's twin reads no character features).
+When one training step of the first batch costs more than ``FIXED_BATCH_GFLOP``
+(the text generator's 1024-unit LSTM: about 200 GFLOP, seconds per step on a CPU),
+both sides read that batch alone, repeated (``batches``): a round then holds few
+steps, the pipeline's cost is nothing beside them, and every round does the same work.
 
 Usage:
     .venv/bin/python benchmarks/training_speed.py [--seconds 2] [--rounds 20] [--quick]
@@ -48,116 +53,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnn_zoo import get_spec
-from rnn_zoo.data import load_dataset
+from rnn_zoo import get_spec, list_models
+from rnn_zoo.registry import resolve
 from rnn_zoo.training import compile_model
 
-DATA_OPTIONS = {
-    "baseline": {},
-    "lstm": {},
-    "gru_classifier": {},
-    "text_generator": {},
-    "sequence_tagger": {"char_features": False},
-    "seq2seq": {},
-}
-
-
-def plain_baseline(kwargs):
-    return keras.Sequential(
-        [
-            keras.Input((28, 28)),
-            keras.layers.Rescaling(1 / 255),
-            keras.layers.Flatten(),
-            keras.layers.Dense(128, activation="relu"),
-            keras.layers.Dropout(0.2),
-            keras.layers.Dense(10),
-        ]
-    )
-
-
-def plain_lstm(kwargs):
-    width, features = kwargs["input_shape"]
-    return keras.Sequential(
-        [
-            keras.Input((width, features)),
-            keras.layers.LSTM(20),
-            keras.layers.Dense(kwargs["num_features"]),
-        ]
-    )
-
-
-class MaskedMax(keras.layers.Layer):
-    """The maximum over the steps a mask keeps (``GlobalMaxPooling1D`` ignores masks)."""
-
-    supports_masking = True
-
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def call(self, inputs, mask=None):
-        kept = keras.ops.expand_dims(mask, -1)
-        return keras.ops.max(keras.ops.where(kept, inputs, float("-inf")), axis=1)
-
-
-def plain_gru_classifier(kwargs):
-    """Bidirectional GRU(64) over every step, average and max pooled, as the default."""
-    ids = keras.Input((None,), dtype="int32")
-    x = keras.layers.Embedding(kwargs["vocab_size"], 128, mask_zero=True)(ids)
-    x = keras.layers.Bidirectional(keras.layers.GRU(64, dropout=0.5, return_sequences=True))(x)
-    pooled = keras.layers.Concatenate()([keras.layers.GlobalAveragePooling1D()(x), MaskedMax()(x)])
-    probability = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Dropout(0.5)(pooled))
-    return keras.Model(ids, probability)
-
-
-def plain_text_generator(kwargs):
-    return keras.Sequential(
-        [
-            keras.Input((None,), dtype="int32"),
-            keras.layers.Embedding(kwargs["vocab_size"], 256),
-            keras.layers.LSTM(1024, return_sequences=True),
-            keras.layers.Dense(kwargs["vocab_size"]),
-        ]
-    )
-
-
-def plain_sequence_tagger(kwargs):
-    words = keras.Input((None,), dtype="int32", name="word_ids")
-    x = keras.layers.Embedding(kwargs["vocab_size"], 100, mask_zero=True)(words)
-    for _ in range(2):
-        x = keras.layers.Bidirectional(keras.layers.LSTM(128, return_sequences=True, dropout=0.25))(
-            x
-        )
-    outputs = keras.layers.Dense(kwargs["num_tags"], activation="softmax")(x)
-    return keras.Model({"word_ids": words}, outputs)
-
-
-def plain_seq2seq(kwargs):
-    """GRU(128) encoder, GRU(128) decoder from its state, additive attention, as the default."""
-    source = keras.Input((None,), dtype="int32")
-    target_in = keras.Input((None,), dtype="int32")
-    embedded = keras.layers.Embedding(kwargs["source_vocab_size"], 128, mask_zero=True)(source)
-    encoded, state = keras.layers.GRU(128, return_sequences=True, return_state=True)(embedded)
-    x = keras.layers.Embedding(kwargs["target_vocab_size"], 128, mask_zero=True)(target_in)
-    x = keras.layers.GRU(128, return_sequences=True)(x, initial_state=state)
-    query = keras.layers.Dense(128, use_bias=False)(x)
-    keys = keras.layers.Dense(128, use_bias=False)(encoded)
-    context = keras.layers.AdditiveAttention()(
-        [query, encoded, keys], mask=[None, keras.ops.not_equal(source, 0)]
-    )
-    x = keras.layers.Dense(128, activation="tanh")(keras.layers.Concatenate()([x, context]))
-    return keras.Model([source, target_in], keras.layers.Dense(kwargs["target_vocab_size"])(x))
-
-
 PEAK_SIZES = (1024, 2048, 3072, 4096, 6144)
+FIXED_BATCH_GFLOP = 50.0  # a training step above this trains on one repeated batch
 
-TWINS = {
-    "baseline": plain_baseline,
-    "lstm": plain_lstm,
-    "gru_classifier": plain_gru_classifier,
-    "text_generator": plain_text_generator,
-    "sequence_tagger": plain_sequence_tagger,
-    "seq2seq": plain_seq2seq,
-}
+
+def twinned_models() -> list[str]:
+    """The registered models whose entry has a plain twin (``spec.plain_twin``)."""
+    return [name for name in list_models() if get_spec(name).plain_twin is not None]
 
 
 def layer_flops(layer, steps: int) -> int:
@@ -188,11 +94,30 @@ def training_flops(model: keras.Model, lengths: list[int]) -> float:
     return 3.0 * forward
 
 
-def batches(name: str, bundle, quick: bool):
-    if name != "text_generator":
-        return bundle.train
-    ids = np.random.default_rng(0).integers(0, 65, (64, 101)).astype("int32")
-    return tf.data.Dataset.from_tensors((ids[:, :-1], ids[:, 1:])).repeat()
+def batches(bundle, model: keras.Model):
+    """The training batches both sides read, repeated, and the FLOPs of one of them.
+
+    The loader's own training pipeline; but when one training step of the first batch
+    costs more than ``FIXED_BATCH_GFLOP`` (seconds per step on a CPU), that batch
+    alone, repeated: a round then holds only a few steps, the pipeline's cost is
+    nothing beside them, and every round does identical work.
+
+    Returns:
+        ``(dataset, flops)``: an endless ``tf.data.Dataset`` and the forward + backward
+        FLOPs of one step on the first batch.
+    """
+    first = next(iter(bundle.train))
+    inputs, _ = first
+    batch = int(tf.nest.flatten(inputs)[0].shape[0])
+    flops = batch * training_flops(model, input_lengths(inputs))
+    if flops / 1e9 > FIXED_BATCH_GFLOP:
+        return tf.data.Dataset.from_tensors(first).repeat(), flops
+    return bundle.train.repeat(), flops
+
+
+def input_lengths(inputs) -> list[int]:
+    """The steps of each model input (1 for an input without a time axis)."""
+    return [int(x.shape[1]) if len(x.shape) > 1 else 1 for x in tf.nest.flatten(inputs)]
 
 
 def seconds_per_step(model, dataset, steps: int) -> float:
@@ -228,7 +153,7 @@ def lstm_matmuls(name: str = "text_generator", steps: int = 100) -> dict:
     At the model's default size, its recipe batch and ``steps`` time steps. Keras' loop
     does six matmuls per time step, each with only ``batch`` rows or ``batch`` inner
     terms; ``HoistedLSTM`` does three per time step and the other three as two products
-    over every step (``rnn_zoo.models.hoisted_lstm``).
+    over every step (``rnn_zoo.blocks.hoisted_lstm``).
 
     Returns:
         ``{"gflops": {matmul: GFLOP/s}, "keras_loop_bound": ..., "hoisted_bound": ...}``:
@@ -272,14 +197,14 @@ def lstm_matmuls(name: str = "text_generator", steps: int = 100) -> dict:
 def build_pair(name: str, quick: bool):
     """rnn_zoo's compiled model, its compiled plain twin and their training batches."""
     spec = get_spec(name)
-    options = {**spec.data_options, **DATA_OPTIONS[name]}
+    options = dict(spec.plain_twin.data_options)
     if quick:
         options["fraction"] = 0.05
-    bundle = load_dataset(spec.dataset, batch_size=spec.recipe.batch_size, **options)
+    bundle = spec.load_data(batch_size=spec.recipe.batch_size, **options)
     keras.utils.set_random_seed(0)
     ours = compile_model(spec.build(**bundle.model_kwargs), spec.recipe, steps_per_epoch=100)
     keras.utils.set_random_seed(0)
-    twin = TWINS[name](bundle.model_kwargs)
+    twin = resolve(spec.plain_twin.build)(bundle.model_kwargs)
     twin.compile(
         optimizer=keras.optimizers.get(
             {"class_name": spec.recipe.optimizer, "config": {"learning_rate": 1e-3}}
@@ -289,7 +214,8 @@ def build_pair(name: str, quick: bool):
     )
     if twin.count_params() != ours.count_params():
         raise AssertionError(f"{name}: twin has {twin.count_params()} != {ours.count_params()}")
-    return ours, twin, batches(name, bundle, quick).repeat()
+    data, _ = batches(bundle, ours)
+    return ours, twin, data
 
 
 def compare(name: str, seconds: float, rounds: int, quick: bool, peak_operands) -> dict:
@@ -297,7 +223,7 @@ def compare(name: str, seconds: float, rounds: int, quick: bool, peak_operands) 
     ours, twin, data = build_pair(name, quick)
     inputs, _ = next(iter(data))
     batch = int(tf.nest.flatten(inputs)[0].shape[0])
-    lengths = [int(x.shape[1]) if len(x.shape) > 1 else 1 for x in tf.nest.flatten(inputs)]
+    lengths = input_lengths(inputs)
     models = {"rnn_zoo": ours, "plain": twin}
     steps = harness.steps_for(ours, data, 2, seconds)  # also its warm-up (tracing)
     seconds_per_step(twin, data, 1)
@@ -358,7 +284,9 @@ def main() -> None:
         "--seconds", type=float, default=2.0, help="about how long one path's timed fit lasts"
     )
     parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--models", nargs="*", default=list(TWINS))
+    parser.add_argument(
+        "--models", nargs="*", default=twinned_models(), help="registered names with a twin"
+    )
     args = parser.parse_args()
     harness.use_shared_data()
     info = harness.machine()
@@ -403,7 +331,7 @@ def main() -> None:
             ],
         )
     )
-    name = harness.results_name("training_speed", args.models, list(TWINS))
+    name = harness.results_name("training_speed", args.models, twinned_models())
     payload = {"peak_matmul_size": size, "lstm_matmuls": lstm, "models": rows}
     print(harness.save(name, payload, info, quick=args.quick))
 

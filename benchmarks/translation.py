@@ -31,18 +31,20 @@ from harness import (
     use_shared_data,
 )
 
+MODEL = "seq2seq"  # the subject of this study
 BEAM_WIDTH = 4
 BLEU_KEYS = ("bleu_greedy", f"bleu_beam{BEAM_WIDTH}")
 
 
-def score(model, report, beam_width: int) -> tuple[float, float]:
-    """BLEU of the report's test sentences and the decoding speed in sentences/s."""
-    from rnn_zoo.decoding import translate
+def score(model, data, beam_width: int) -> tuple[float, float]:
+    """BLEU of the bundle's test sentences and the decoding speed in sentences/s."""
+    from rnn_zoo.models.translator.decoding import corpus_bleu, translate
 
-    translate(model, report.sources[:8], metadata=report.metadata, beam_width=beam_width)  # trace
+    sources, references = data.test_texts["sources"], data.test_texts["references"]
+    translate(model, sources[:8], metadata=data.metadata, beam_width=beam_width)  # trace
     started = time.perf_counter()
-    bleu = report(model, beam_width=beam_width)["bleu"]
-    return bleu, len(report.sources) / (time.perf_counter() - started)
+    bleu = corpus_bleu(model, sources, references, metadata=data.metadata, beam_width=beam_width)
+    return bleu, len(sources) / (time.perf_counter() - started)
 
 
 def train_and_score(data, seed: int, attention: bool, quick: bool) -> dict:
@@ -51,7 +53,7 @@ def train_and_score(data, seed: int, attention: bool, quick: bool) -> dict:
 
     with tempfile.TemporaryDirectory() as output_dir:
         result = train(
-            "seq2seq",
+            MODEL,
             data,
             seed=seed,
             epochs=1 if quick else None,
@@ -61,8 +63,8 @@ def train_and_score(data, seed: int, attention: bool, quick: bool) -> dict:
             resume=False,
             verbose=2,
         )
-    greedy_bleu, greedy_speed = score(result.model, data.test_report, 1)
-    beam_bleu, beam_speed = score(result.model, data.test_report, BEAM_WIDTH)
+    greedy_bleu, greedy_speed = score(result.model, data, 1)
+    beam_bleu, beam_speed = score(result.model, data, BEAM_WIDTH)
     row = {
         "attention": attention,
         "parameters": result.model.count_params(),
@@ -113,7 +115,7 @@ def configuration(spec, data) -> dict:
         "target_vocabulary": len(meta["target_vocabulary"]),
         "examples": meta["examples"],
         "dropped_too_long": meta["dropped_too_long"],
-        "bleu_sentences": len(data.test_report.sources),
+        "bleu_sentences": len(data.test_texts["sources"]),
         "beam_width": BEAM_WIDTH,
     }
 
@@ -153,13 +155,12 @@ def main() -> None:
     info = machine()
 
     from rnn_zoo import get_spec
-    from rnn_zoo.data import load_dataset
 
-    spec = get_spec("seq2seq")
-    options = {**spec.data_options, **({"fraction": 0.05} if args.quick else {})}
+    spec = get_spec(MODEL)
+    options = {"fraction": 0.05} if args.quick else {}
     shared, runs, earlier = None, [], []
     for seed in args.seeds:
-        data = load_dataset(spec.dataset, batch_size=spec.recipe.batch_size, seed=seed, **options)
+        data = spec.load_data(batch_size=spec.recipe.batch_size, seed=seed, **options)
         if shared is None:
             shared = configuration(spec, data)
             if args.add and not args.quick:  # before training: a mismatch costs nothing
