@@ -81,29 +81,35 @@ def test_train_writes_a_run_directory_and_an_export(name, shared_data, tmp_path,
     assert "\x1b" not in out and "\r" not in out  # one plain line per epoch when not a TTY
 
 
-def test_predict_takes_raw_inputs(trained_run, shared_data, tmp_path, capsys):
-    runs = {name: trained_run(name).run_dir for name in ("baseline", "gru_classifier", "lstm")}
+def test_predict_reads_image_files(trained_run, tmp_path, capsys):
+    run_dir = trained_run("baseline").run_dir
     capsys.readouterr()
     images = np.random.default_rng(0).integers(0, 256, (2, 28, 28)).astype("uint8")
     np.save(tmp_path / "images.npy", images)
-    assert main(["predict", str(runs["baseline"]), str(tmp_path / "images.npy")]) == 0
+    assert main(["predict", str(run_dir), str(tmp_path / "images.npy")]) == 0
     image_lines = capsys.readouterr().out.strip().splitlines()
-    class_names = json.loads((runs["baseline"] / "data.json").read_text())["metadata"][
-        "class_names"
-    ]
+    class_names = json.loads((run_dir / "data.json").read_text())["metadata"]["class_names"]
     assert json.loads(image_lines[0])["class_name"] in class_names
 
+
+def test_predict_reads_review_texts(trained_run, capsys):
+    run_dir = trained_run("gru_classifier").run_dir
+    capsys.readouterr()
     reviews = ["An absolute delight, funny and warm.", "Boring. I walked out."]
-    assert main(["predict", str(runs["gru_classifier"]), *reviews]) == 0
+    assert main(["predict", str(run_dir), *reviews]) == 0
     probabilities = [
         json.loads(line)["probability"] for line in capsys.readouterr().out.strip().splitlines()
     ]
     assert len(probabilities) == 2 and all(0 <= p <= 1 for p in probabilities)
 
+
+def test_predict_reads_a_csv_of_readings(trained_run, shared_data, tmp_path, capsys):
+    run_dir = trained_run("lstm").run_dir
+    capsys.readouterr()
     with open(shared_data / "PRSA_data_2010.1.1-2014.12.31.csv") as source:
         rows = list(csv.reader(source))
     (tmp_path / "day.csv").write_text("\n".join(",".join(r) for r in [rows[0], *rows[1000:1030]]))
-    assert main(["predict", str(runs["lstm"]), str(tmp_path / "day.csv")]) == 0
+    assert main(["predict", str(run_dir), str(tmp_path / "day.csv")]) == 0
     forecast = json.loads(capsys.readouterr().out)["forecast"]
     assert np.isfinite(forecast)
 
@@ -212,3 +218,19 @@ def test_a_killed_training_resumes_at_the_epoch_it_reached(shared_data, tmp_path
     assert epochs == list(range(12))
     assert f"Epoch {done_before + 1}/12" in out and "Epoch 1/12" not in out
     assert json.loads((history.parent / "metrics.json").read_text())["epochs"] == 12
+
+
+def test_predict_on_a_family_without_a_reader_names_its_verbs(trained_run, capsys):
+    run_dir = trained_run("text_generator").run_dir
+    capsys.readouterr()
+    assert main(["predict", str(run_dir), "ROMEO:"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "no raw-input prediction" in error[0]
+    assert "`rnn-zoo generate`" in error[0]
+
+
+def test_generate_on_a_run_of_another_family_is_refused(trained_run, capsys):
+    run_dir = trained_run("lstm").run_dir
+    capsys.readouterr()
+    assert main(["generate", str(run_dir), "--prompt", "a"]) == 2
+    assert "not of a text generator" in capsys.readouterr().err
