@@ -30,8 +30,8 @@ def _factories() -> dict:
 def __getattr__(name: str):
     if name in _REGISTRY_NAMES:
         value = getattr(importlib.import_module("rnn_zoo.registry"), name)
-    elif name.startswith("build_") and name in _factories():
-        value = _factories()[name]
+    elif name.startswith("build_") and name in (factories := _factories()):
+        value = factories[name]
     else:
         raise AttributeError(f"module 'rnn_zoo' has no attribute {name!r}")
     globals()[name] = value

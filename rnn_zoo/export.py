@@ -104,8 +104,9 @@ def load_serving_module(
 
 def _spec_of_task(task: str) -> ModelSpec:
     """The registered family whose entry does ``task`` (the ``task=`` of a bare model)."""
-    specs = {get_spec(name).task: get_spec(name) for name in list_models()}
-    return specs[check_choice("task", task, sorted(specs))]
+    specs = [get_spec(name) for name in list_models()]
+    check_choice("task", task, sorted(spec.task for spec in specs))
+    return next(spec for spec in specs if spec.task == task)
 
 
 _STAGING_PREFIX = ".export-"
