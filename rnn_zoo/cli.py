@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import json
 import logging
 import os
@@ -61,6 +62,11 @@ def _add_unsafe_flag(parser: argparse.ArgumentParser) -> None:
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rnn-zoo", description="Train, evaluate and ship recurrent models on real data."
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show TensorFlow's start-up lines (oneDNN, CUDA) and its log, hidden by default",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -313,6 +319,40 @@ def _show_rnn_zoo_logs() -> None:
         logger.setLevel(logging.INFO)
 
 
+@contextlib.contextmanager
+def _stderr_discarded():
+    """Sends file descriptor 2 to /dev/null for the block: C++ logs bypass ``sys.stderr``."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _start_tensorflow_quietly(verbose: bool) -> None:
+    """Starts TensorFlow without its start-up lines, unless asked for them.
+
+    TensorFlow prints oneDNN notices, ``cudart_stub`` lines and, on a machine with no
+    GPU, a ``failed call to cuInit`` error while it imports and first looks for
+    devices, whatever ``TF_CPP_MIN_LOG_LEVEL`` says. They are hidden by importing it
+    and listing its GPUs once with stderr discarded. ``--verbose``, or a
+    ``TF_CPP_MIN_LOG_LEVEL`` the user set, shows them.
+    """
+    if verbose or "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    with _stderr_discarded():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices("GPU")
+
+
 def _is_io_failure(error: Exception) -> bool:
     """A failed read or write (full disk, file too large, no permission), Python's or TF's.
 
@@ -341,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         0
     """
     args = _build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _start_tensorflow_quietly(args.verbose)
     _show_rnn_zoo_logs()
     from rnn_zoo.data.sources import ChecksumError
     from rnn_zoo.runs import RunIntegrityError

@@ -234,3 +234,21 @@ def test_generate_on_a_run_of_another_family_is_refused(trained_run, capsys):
     capsys.readouterr()
     assert main(["generate", str(run_dir), "--prompt", "a"]) == 2
     assert "not of a text generator" in capsys.readouterr().err
+
+
+def rnn_zoo_command(*arguments: str) -> subprocess.CompletedProcess:
+    """Runs the installed console script as a user would, TF_CPP_MIN_LOG_LEVEL unset."""
+    environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    script = Path(sys.executable).with_name("rnn-zoo")
+    return subprocess.run(
+        [str(script), *arguments], capture_output=True, text=True, env=environment, check=True
+    )
+
+
+def test_the_command_line_hides_tensorflow_start_up_lines_unless_verbose():
+    quiet = rnn_zoo_command("list")
+    assert "baseline" in quiet.stdout
+    assert [line for line in quiet.stderr.splitlines() if not line.startswith("rnn-zoo")] == []
+    verbose = rnn_zoo_command("--verbose", "list")
+    assert verbose.stdout == quiet.stdout
+    assert len(verbose.stderr.splitlines()) > len(quiet.stderr.splitlines())
