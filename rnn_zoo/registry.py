@@ -150,7 +150,7 @@ class ModelSpec:
         name: The registry name, e.g. ``"baseline"``.
         factory: The ``build_*`` function.
         task: What the model does, in words, for listings and model cards
-            (``"text classification"``); nothing dispatches on it.
+            (``"text_classification"``); nothing dispatches on it.
         dataset: The name of its dataset, as its loader's ``DataBundle`` names it.
         loader: The dataset's ``load_*`` function (or a ``"module:function"``
             reference); it takes ``path``, ``batch_size``, ``seed`` and ``fraction``.
