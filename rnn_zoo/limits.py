@@ -83,9 +83,7 @@ def _size(count: int) -> str:
     return f"{count} bytes"
 
 
-def check_keras_archive(
-    path: str | os.PathLike, *, error: type[Exception] = ValueError
-) -> None:
+def check_keras_archive(path: str | os.PathLike, *, error: type[Exception] = ValueError) -> None:
     """Refuses a ``.keras`` archive whose zip directory exceeds the caps, without unzipping.
 
     Reads the zip's end record (member count) and then its central directory
