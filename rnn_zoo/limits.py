@@ -77,10 +77,11 @@ _JSON_SUFFIX = ".json"
 
 
 def _size(count: int) -> str:
+    """A byte count written exactly, with its size in KiB, MiB or GiB beside it."""
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if count >= scale:
-            return f"{count / scale:.1f} {unit}"
-    return f"{count} bytes"
+            return f"{count:,} bytes ({count / scale:.1f} {unit})"
+    return f"{count:,} bytes"
 
 
 def check_keras_archive(path: str | os.PathLike, *, error: type[Exception] = ValueError) -> None:
