@@ -17,6 +17,14 @@ import sys
 from collections.abc import Sequence
 
 from rnn_zoo.device import PRECISIONS, STRATEGIES
+from rnn_zoo.limits import (
+    INT32_MAX,
+    MAX_BATCH_CHARS,
+    MAX_GENERATED_CHARS,
+    MAX_PROMPT_CHARS,
+    MAX_SEED,
+    MAX_STREAMS,
+)
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -28,6 +36,21 @@ _TF_IO_ERRORS = (
     "DataLossError",
 )
 RUN_DIR_HELP = "a run directory written by `rnn-zoo train` (e.g. saved_models/NAME/latest)"
+
+
+INT32_RANGE = f"1 to {INT32_MAX}"
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line (exit 2), like rnn_zoo's own.
+
+    argparse prints the whole usage before its error; here the error names the flag and
+    the bad value, and points at ``--help`` for the rest.
+    """
+
+    def error(self, message):
+        """Prints ``message`` as one line and exits with the usage code, 2."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _parse_assignment(text: str) -> tuple[str, object]:
@@ -60,7 +83,7 @@ def _add_unsafe_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rnn-zoo", description="Train, evaluate and ship recurrent models on real data."
     )
     parser.add_argument(
@@ -77,10 +100,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
     training = commands.add_parser("train", help="train a registered model on its real dataset")
     training.add_argument("name", help="registered model name (see `rnn-zoo list`)")
-    training.add_argument("--epochs", type=int)
-    training.add_argument("--batch-size", type=int)
-    training.add_argument("--learning-rate", type=float)
-    training.add_argument("--seed", type=int, default=0)
+    training.add_argument("--epochs", type=int, help=INT32_RANGE)
+    training.add_argument("--batch-size", type=int, help=INT32_RANGE)
+    training.add_argument(
+        "--learning-rate", type=float, help="a finite number > 0 (float32: at most 3.4e38)"
+    )
+    training.add_argument("--seed", type=int, default=0, help=f"0 to {MAX_SEED} (default 0)")
     training.add_argument("--output-dir", default="saved_models")
     training.add_argument(
         "--resume",
@@ -97,9 +122,13 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="factory override, e.g. --set bidirectional=True (repeatable)",
     )
-    training.add_argument("--early-stopping", type=int, metavar="PATIENCE")
+    training.add_argument(
+        "--early-stopping", type=int, metavar="PATIENCE", help=f"epochs, {INT32_RANGE}"
+    )
     training.add_argument("--tensorboard", action="store_true")
-    training.add_argument("--steps-per-epoch", type=int, help="limit batches per epoch")
+    training.add_argument(
+        "--steps-per-epoch", type=int, help=f"limit batches per epoch, {INT32_RANGE}"
+    )
     training.add_argument("--device", default="auto", help="auto, cpu, gpu or gpu:N")
     training.add_argument("--precision", default="float32", choices=PRECISIONS)
     training.add_argument(
@@ -133,18 +162,37 @@ def _build_parser() -> argparse.ArgumentParser:
 
     generating = commands.add_parser("generate", help="generate text with a text generator run")
     generating.add_argument("run_dir", help=RUN_DIR_HELP)
-    generating.add_argument("--prompt", required=True)
-    generating.add_argument("--length", type=int, default=200, help="characters to add")
-    generating.add_argument("--temperature", type=float, default=1.0)
-    generating.add_argument("--top-k", type=int)
-    generating.add_argument("--seed", type=int, default=0)
-    generating.add_argument("--num-streams", type=int, default=1)
+    generating.add_argument(
+        "--prompt", required=True, help=f"1 to {MAX_PROMPT_CHARS:,} known characters"
+    )
+    generating.add_argument(
+        "--length",
+        type=int,
+        default=200,
+        help=f"characters to add, 1 to {MAX_GENERATED_CHARS:,} (default 200)",
+    )
+    generating.add_argument(
+        "--temperature", type=float, default=1.0, help="a finite number >= 1e-06 (default 1)"
+    )
+    generating.add_argument("--top-k", type=int, help="1 to the vocabulary's size (default: all)")
+    generating.add_argument("--seed", type=int, default=0, help=f"0 to {MAX_SEED} (default 0)")
+    generating.add_argument(
+        "--num-streams",
+        type=int,
+        default=1,
+        help=(
+            f"continuations of the prompt, 1 to {MAX_STREAMS}; streams x (prompt + length) "
+            f"at most {MAX_BATCH_CHARS:,} characters (default 1)"
+        ),
+    )
     _add_unsafe_flag(generating)
 
     exporting = commands.add_parser("export", help="export a run as a SavedModel")
     exporting.add_argument("run_dir", help=RUN_DIR_HELP)
     exporting.add_argument("--output-dir", default="saved_models")
-    exporting.add_argument("--version", type=int, help="version number (default: next free)")
+    exporting.add_argument(
+        "--version", type=int, help=f"version number, {INT32_RANGE} (default: next free)"
+    )
     _add_unsafe_flag(exporting)
     return parser
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import contextlib
 import inspect
 import io
+import math
+import re
+import tempfile
 from functools import partial
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,6 +18,7 @@ from hypothesis import strategies as st
 from rnn_zoo import get_model, get_spec, list_models
 from rnn_zoo.cli import main
 from rnn_zoo.export import export_saved_model
+from rnn_zoo.limits import INT32_MAX
 from rnn_zoo.models.text_generator.generation import generate_text
 from rnn_zoo.training import train
 
@@ -215,3 +220,133 @@ def test_cli_flags_with_bad_values_exit_2_with_one_line(command, data):
     assert "Traceback" not in stderr.getvalue()
     named = (flag, flag.strip("-").replace("-", "_"), FLAG_ARGUMENTS.get(flag, flag))
     assert lines and any(name in lines[-1] for name in named), lines
+
+
+# Issue 26: every integer that reaches an int32 tensor or a seed, and every float that
+# reaches a float32 one, is refused past that type's range with a message stating the
+# range, before any file is read or written; and the range stated is the range enforced.
+PAST_INT32 = st.one_of(
+    st.integers(min_value=INT32_MAX + 1, max_value=2**64),
+    st.sampled_from([2**31, 2**32, 2**63, 10**20, 99999999999999999999]),
+)
+NOT_FLOAT32 = st.one_of(
+    st.sampled_from([math.inf, -math.inf, math.nan, 1e39, 10**39]),
+    st.floats(min_value=3.5e38, allow_infinity=True),
+)
+
+
+def refused_before_reading(call, argument: str, value) -> str:
+    """The ValueError message of a call refused for ``argument=value``, before any file."""
+    with pytest.raises(ValueError) as error:  # FileNotFoundError would mean it went on
+        call()
+    message = str(error.value)
+    assert f"{argument}=" in message and (repr(value) in message or "digits" in message), message
+    return message
+
+
+@pytest.mark.parametrize("argument", ["num_chars", "seed", "top_k", "num_streams"])
+@FUZZ_SETTINGS
+@given(value=PAST_INT32)
+def test_generate_text_refuses_integers_past_int32(argument, value):
+    call = partial(generate_text, MISSING, "ABC", **{argument: value})
+    message = refused_before_reading(call, argument, value)
+    assert re.search(r"\[[01], (2147483647|100000|1024)\]", message), message
+
+
+@pytest.mark.parametrize(
+    "argument", ["epochs", "batch_size", "seed", "early_stopping_patience", "steps_per_epoch"]
+)
+@FUZZ_SETTINGS
+@given(value=PAST_INT32)
+def test_train_refuses_integers_past_int32_before_loading(argument, value, tmp_path):
+    output = tmp_path / "runs"
+    call = partial(train, "lstm", data_dir=MISSING, output_dir=output, **{argument: value})
+    assert ", 2147483647]" in refused_before_reading(call, argument, value)
+    assert not output.exists()
+
+
+@pytest.mark.parametrize("argument", ["learning_rate", "temperature"])
+@FUZZ_SETTINGS
+@given(value=NOT_FLOAT32)
+def test_floats_float32_cannot_hold_are_refused(argument, value, tmp_path):
+    output = tmp_path / "runs"
+    if argument == "learning_rate":
+        call = partial(train, "lstm", data_dir=MISSING, output_dir=output, learning_rate=value)
+    else:
+        call = partial(generate_text, MISSING, "ABC", temperature=value)
+    assert "float32" in refused_before_reading(call, argument, value)
+    assert not output.exists()
+
+
+@FUZZ_SETTINGS
+@given(value=PAST_INT32)
+def test_export_refuses_a_version_past_int32_and_writes_nothing(value, tmp_path):
+    model = get_model("lstm", units=4)
+    metadata = {"mean": [0.0], "std": [1.0], "target_index": 0, "input_width": 10}
+    call = partial(
+        export_saved_model, model, tmp_path / "out", metadata=metadata, task="forecasting"
+    )
+    refused_before_reading(partial(call, version=value), "version", value)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def run_cli(argv) -> tuple[int, list[str]]:
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = main(argv)
+        except SystemExit as exit_:  # argparse's own refusal
+            code = exit_.code
+    return code, stderr.getvalue().strip().splitlines()
+
+
+# Integer flags, the Python argument each sets, and the command line around them.
+INT_FLAGS = [
+    ("train", "--epochs", "epochs"),
+    ("train", "--batch-size", "batch_size"),
+    ("train", "--seed", "seed"),
+    ("train", "--steps-per-epoch", "steps_per_epoch"),
+    ("train", "--early-stopping", "early_stopping_patience"),
+    ("generate", "--length", "num_chars"),
+    ("generate", "--seed", "seed"),
+    ("generate", "--top-k", "top_k"),
+    ("generate", "--num-streams", "num_streams"),
+]
+
+
+def cli_target(command, tmp_path):
+    if command == "train":
+        return ["lstm", "--data-dir", MISSING, "--output-dir", str(tmp_path / "runs")]
+    return [MISSING, "--prompt", "A"]
+
+
+@pytest.mark.parametrize("command, flag, argument", INT_FLAGS, ids=lambda v: str(v).strip("-"))
+@settings(max_examples=15, deadline=None)
+@given(value=PAST_INT32)
+def test_cli_integer_flags_past_their_range_exit_2_naming_it(command, flag, argument, value):
+    with tempfile.TemporaryDirectory() as folder:
+        code, lines = run_cli([command, *cli_target(command, Path(folder)), flag, str(value)])
+        assert code == 2 and len(lines) == 1, lines
+        assert f"{argument}={value}" in lines[0] and "expected an integer in [" in lines[0]
+        assert not (Path(folder) / "runs").exists()
+
+
+@pytest.mark.parametrize("command, flag, argument", INT_FLAGS, ids=lambda v: str(v).strip("-"))
+def test_cli_stated_range_is_the_enforced_range(command, flag, argument, tmp_path):
+    """The bounds a refusal states: the top one passes the checks, one more is refused."""
+    target = cli_target(command, tmp_path)
+    _, lines = run_cli([command, *target, flag, str(2**40)])
+    low, high = map(int, re.search(r"expected an integer in \[(\d+), (\d+)\]", lines[0]).groups())
+    for edge in (low, high):  # valid: the missing data or run directory stops the call
+        code, lines = run_cli([command, *target, flag, str(edge)])
+        assert code == 1 and MISSING in lines[-1], (edge, lines)
+    for outside in (low - 1, high + 1):
+        code, lines = run_cli([command, *target, flag, str(outside)])
+        assert code == 2 and len(lines) == 1 and f"{argument}={outside} " in lines[0], lines
+    assert not (tmp_path / "runs").exists()
+
+
+def test_argparse_refusals_are_one_line_too():
+    code, lines = run_cli(["generate", MISSING, "--prompt", "A", "--length", "1e9"])
+    assert code == 2 and len(lines) == 1, lines
+    assert "--length: invalid int value: '1e9'" in lines[0] and "--help" in lines[0]

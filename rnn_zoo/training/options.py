@@ -8,7 +8,7 @@ from typing import Any
 
 from rnn_zoo.device import PRECISIONS, STRATEGIES
 from rnn_zoo.registry import Recipe
-from rnn_zoo.validation import check_bool, check_choice, check_float, check_int
+from rnn_zoo.validation import check_bool, check_choice, check_float32, check_int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -18,7 +18,9 @@ class TrainOptions:
     Creating one checks each value (type and range) before anything is loaded, so a
     bad value is refused in microseconds. What needs the model, the data or the
     hardware (``model_options`` keys, ``device``) is checked when training starts,
-    still before any data loads.
+    still before any data loads. The integers (epochs, batch size, seed, patience,
+    steps per epoch) must fit in int32 (at most 2**31 - 1, seed from 0, the others from
+    1); the learning rate is a finite float32 above 0.
 
     Attributes:
         recipe: A ``Recipe`` or a registered name whose recipe to use; ``None``
@@ -85,7 +87,7 @@ class TrainOptions:
             if getattr(self, name) is not None:
                 check_int(name, getattr(self, name))
         if self.learning_rate is not None:
-            check_float("learning_rate", self.learning_rate, minimum=0.0, include_minimum=False)
+            check_float32("learning_rate", self.learning_rate, minimum=0.0, include_minimum=False)
         check_int("seed", self.seed, minimum=0)
         check_bool("resume", self.resume)
         for name in ("early_stopping_patience", "steps_per_epoch"):

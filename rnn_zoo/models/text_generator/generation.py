@@ -22,7 +22,14 @@ import weakref
 import keras
 import tensorflow as tf
 
-from rnn_zoo.validation import check_float, check_int
+from rnn_zoo.limits import (
+    MAX_BATCH_CHARS,
+    MAX_GENERATED_CHARS,
+    MAX_PROMPT_CHARS,
+    MAX_SEED,
+    MAX_STREAMS,
+)
+from rnn_zoo.validation import check_float32, check_int
 
 _NO_TOP_K = 0
 # Logits are divided by the temperature in float32: a smaller temperature can round to
@@ -278,6 +285,65 @@ class CharGenerator(tf.Module):
 _GENERATORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def _check_request(prompt, num_chars, temperature, top_k, seed, num_streams) -> list[str]:
+    """Checks every argument a caller sizes, against :mod:`rnn_zoo.limits`, before loading.
+
+    Returns:
+        The prompts as a list.
+    """
+    check_int("num_chars", num_chars, maximum=MAX_GENERATED_CHARS)
+    check_float32("temperature", temperature, minimum=MIN_TEMPERATURE)
+    check_int("seed", seed, minimum=0, maximum=MAX_SEED)
+    check_int("num_streams", num_streams, maximum=MAX_STREAMS)
+    if top_k is not None:
+        check_int("top_k", top_k)
+    prompts = [prompt] if isinstance(prompt, str) else prompt
+    if not isinstance(prompts, list) or not prompts:
+        raise TypeError(
+            f"prompt={_preview(prompt)} is not accepted; expected a string or a non-empty "
+            "list of strings"
+        )
+    if len(prompts) > MAX_STREAMS:
+        raise ValueError(
+            f"prompt is a list of {len(prompts)} prompts; expected at most {MAX_STREAMS} "
+            "in one call (rnn_zoo.limits.MAX_STREAMS)"
+        )
+    for text in prompts:
+        if not isinstance(text, str):
+            raise TypeError(
+                f"prompt={_preview(text)} (type {type(text).__name__}) is not accepted; "
+                "expected a string or a list of strings"
+            )
+        if not text:
+            raise ValueError("prompt='' is empty; expected at least one character")
+        if len(text) > MAX_PROMPT_CHARS:
+            raise ValueError(
+                f"prompt {text[:40]!r}... has {len(text)} characters; expected at most "
+                f"{MAX_PROMPT_CHARS} (rnn_zoo.limits.MAX_PROMPT_CHARS)"
+            )
+    if len(prompts) > 1 and num_streams != 1:
+        raise ValueError(
+            f"num_streams={num_streams} cannot be combined with {len(prompts)} prompts; "
+            "accepted: several prompts, or one prompt with num_streams >= 1"
+        )
+    rows = len(prompts) * num_streams
+    stepped = rows * (max(len(text) for text in prompts) + num_chars)
+    if stepped > MAX_BATCH_CHARS:
+        raise ValueError(
+            f"num_chars={num_chars} for {rows} rows (prompts x num_streams) after a "
+            f"{max(len(text) for text in prompts)}-character prompt steps {stepped} "
+            f"characters; expected at most {MAX_BATCH_CHARS} in one call "
+            "(rnn_zoo.limits.MAX_BATCH_CHARS): ask for fewer characters or streams"
+        )
+    return prompts
+
+
+def _preview(value) -> str:
+    """``repr`` of a value, cut to 60 characters so a huge argument stays one line."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
 def generate_text(
     model_or_run_dir,
     prompt: str | list[str],
@@ -296,14 +362,20 @@ def generate_text(
         model_or_run_dir: A trained text generator (``keras.Model``, with
             ``vocabulary``) or a run directory of one (its ``data.json`` holds the
             vocabulary).
-        prompt: A prompt, or a list of prompts generated as one batch.
-        num_chars: Characters to add to each prompt (>= 1). Defaults to 200.
-        temperature: Sampling temperature, at least ``MIN_TEMPERATURE`` (1e-6); lower
-            is more conservative (``top_k=1`` is greedy). Defaults to 1.0.
-        top_k: Sample among the ``top_k`` likeliest characters; ``None`` for all.
-        seed: Sampling seed: the same seed gives the same text. Defaults to 0.
+        prompt: A prompt of at most ``MAX_PROMPT_CHARS`` characters, or a list of at
+            most ``MAX_STREAMS`` of them generated as one batch. All the rows together
+            step at most ``MAX_BATCH_CHARS`` characters (prompt and continuation).
+        num_chars: Characters to add to each prompt, in
+            ``[1, MAX_GENERATED_CHARS]`` (100,000). Defaults to 200.
+        temperature: Sampling temperature, a finite float32 of at least
+            ``MIN_TEMPERATURE`` (1e-6); lower is more conservative (``top_k=1`` is
+            greedy). Defaults to 1.0.
+        top_k: Sample among the ``top_k`` likeliest characters (at most the
+            vocabulary's size); ``None`` for all.
+        seed: Sampling seed in ``[0, MAX_SEED]`` (2**31 - 1): the same seed gives the
+            same text. Defaults to 0.
         num_streams: With a single prompt, how many independent continuations to
-            draw in one batch. Defaults to 1.
+            draw in one batch, in ``[1, MAX_STREAMS]`` (1024). Defaults to 1.
         vocabulary: The model's characters in id order (when a model is passed).
         safe_mode: Keras safe mode when loading a run directory's model.
 
@@ -312,28 +384,16 @@ def generate_text(
         streams are asked for.
 
     Raises:
-        ValueError: If an argument is out of range, a prompt is empty, or a prompt
-            holds characters outside the vocabulary (they are named).
+        ValueError: If an argument is out of range or over a cap of
+            :mod:`rnn_zoo.limits` (checked before the run is loaded), a prompt is
+            empty, or a prompt holds characters outside the vocabulary (they are named).
         TypeError: If an argument has the wrong type.
 
     Example:
         >>> generate_text("saved_models/text_generator/latest", "ROMEO:", num_chars=100)
         ... # doctest: +SKIP
     """
-    check_int("num_chars", num_chars)
-    check_float("temperature", temperature, minimum=MIN_TEMPERATURE)
-    check_int("seed", seed, minimum=0)
-    check_int("num_streams", num_streams)
-    if top_k is not None:
-        check_int("top_k", top_k)
-    prompts = [prompt] if isinstance(prompt, str) else prompt
-    if not isinstance(prompts, list) or not prompts or not all(isinstance(p, str) for p in prompts):
-        raise TypeError(f"prompt={prompt!r} is not accepted; expected a string or list of strings")
-    if len(prompts) > 1 and num_streams != 1:
-        raise ValueError(
-            f"num_streams={num_streams} cannot be combined with {len(prompts)} prompts; "
-            "accepted: several prompts, or one prompt with num_streams >= 1"
-        )
+    prompts = _check_request(prompt, num_chars, temperature, top_k, seed, num_streams)
     if isinstance(model_or_run_dir, (str, os.PathLike)):
         from rnn_zoo.runs import load_run
 
@@ -350,8 +410,6 @@ def generate_text(
         model = model_or_run_dir
     known = set(vocabulary)
     for text in prompts:
-        if not text:
-            raise ValueError("prompt='' is empty; expected at least one character")
         unknown = sorted(set(text) - known)
         if unknown:
             raise ValueError(

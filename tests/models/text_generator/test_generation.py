@@ -1,9 +1,18 @@
+import re
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from rnn_zoo import build_text_generator
+from rnn_zoo.limits import (
+    FLOAT32_MAX,
+    MAX_GENERATED_CHARS,
+    MAX_PROMPT_CHARS,
+    MAX_SEED,
+    MAX_STREAMS,
+)
 from rnn_zoo.models.text_generator.generation import CharGenerator, generate_text
 
 VOCABULARY = list("abcdefgh ")
@@ -118,3 +127,71 @@ def test_in_graph_generation_refuses_a_temperature_below_the_minimum(model):
     arguments = [tf.constant(["ab"]), tf.constant(3), tf.constant(1e-40), tf.constant(0)]
     with pytest.raises(tf.errors.InvalidArgumentError, match="temperature must be >= 1e-06"):
         generator.generate(*arguments, tf.constant(0))
+
+
+# --- Sizes and ranges (issue 26): refused before the run directory is even looked at ---
+
+MISSING_RUN = "/nonexistent/text_generator_run"
+OVER_CAPS = [
+    ({"num_chars": MAX_GENERATED_CHARS + 1}, "num_chars=100001", r"\[1, 100000\]"),
+    ({"num_chars": 2_000_000_000}, "num_chars=2000000000", r"\[1, 100000\]"),
+    ({"num_chars": 3_000_000_000}, "num_chars=3000000000", r"\[1, 100000\]"),  # past int32
+    ({"num_chars": 10_000_000}, "num_chars=10000000", r"\[1, 100000\]"),
+    ({"seed": 2**31}, "seed=2147483648", r"\[0, 2147483647\]"),
+    ({"seed": 4_294_967_296}, "seed=4294967296", r"\[0, 2147483647\]"),  # was seed 0's text
+    ({"seed": -1}, "seed=-1", r"\[0, 2147483647\]"),
+    ({"top_k": 2**31}, "top_k=2147483648", r"\[1, 2147483647\]"),
+    ({"num_streams": MAX_STREAMS + 1}, "num_streams=1025", r"\[1, 1024\]"),
+    ({"num_streams": 10**9}, "num_streams=1000000000", r"\[1, 1024\]"),
+    ({"temperature": float("inf")}, "temperature=inf", r"\[1e-06, inf\)"),
+    ({"temperature": float("nan")}, "temperature=nan", "nan excluded"),
+    ({"temperature": 1e39}, "temperature=1e+39", r"3.4028234663852886e\+38 in magnitude"),
+    ({"temperature": 10**400}, "temperature=<an integer of about 401 digits>", "inf"),
+    ({"prompt": "a" * (MAX_PROMPT_CHARS + 1)}, "prompt 'aaaa", "at most 100000"),
+    ({"prompt": ["a"] * (MAX_STREAMS + 1)}, "list of 1025 prompts", "at most 1024"),
+    ({"num_streams": MAX_STREAMS, "num_chars": 1000}, "num_chars=1000 for 1024 rows", "1000000"),
+    ({"prompt": "a" * 90_000, "num_streams": 12}, "90000-character prompt", "1000000"),
+]
+
+
+@pytest.mark.parametrize(
+    "kwargs, named, accepted", OVER_CAPS, ids=[str(i) for i in range(len(OVER_CAPS))]
+)
+def test_sizes_over_the_caps_are_refused_before_loading(kwargs, named, accepted, tmp_path):
+    arguments = {"prompt": "ab", **kwargs}
+    with pytest.raises(ValueError) as error:  # not FileNotFoundError: checked before loading
+        generate_text(tmp_path / "run", arguments.pop("prompt"), **arguments)
+    message = str(error.value)
+    assert named in message and re.search(accepted, message), message
+    assert len(message) < 400 and "\n" not in message
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"num_chars": MAX_GENERATED_CHARS},
+        {"seed": MAX_SEED},
+        {"num_streams": MAX_STREAMS, "num_chars": 900},
+        {"prompt": "a" * MAX_PROMPT_CHARS, "num_chars": MAX_GENERATED_CHARS},
+        {"temperature": FLOAT32_MAX},
+    ],
+    ids=["num_chars", "seed", "num_streams", "prompt", "temperature"],
+)
+def test_sizes_at_the_caps_pass_the_checks(kwargs):
+    """At a cap the checks pass, and it is the missing run directory that stops the call."""
+    arguments = {"prompt": "ab", **kwargs}
+    with pytest.raises(FileNotFoundError, match="nonexistent"):
+        generate_text(MISSING_RUN, arguments.pop("prompt"), **arguments)
+
+
+def test_the_largest_seed_samples_its_own_text(model):
+    """No wrap: 2**31 - 1 is its own seed, not seed 0 or -1 in disguise."""
+    texts = {
+        seed: generate_text(model, "ab", num_chars=40, seed=seed, vocabulary=VOCABULARY)
+        for seed in (0, 1, MAX_SEED)
+    }
+    assert texts[MAX_SEED] == generate_text(
+        model, "ab", num_chars=40, seed=MAX_SEED, vocabulary=VOCABULARY
+    )
+    assert len(set(texts.values())) == 3
