@@ -29,7 +29,7 @@ def run_copy(trained_run, tmp_path):
 def test_a_finished_run_lists_its_file_hashes(run_copy):
     listed = json.loads((run_copy / "metrics.json").read_text())["files"]
     assert listed == file_hashes(run_copy)
-    assert set(listed) == {"model.keras", "data.json"}
+    assert set(listed) == {"model.keras", "data.json", "run.json"}
     verify_run(run_copy)
     assert load_run(run_copy).name == "lstm"
 
