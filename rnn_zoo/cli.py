@@ -1,7 +1,8 @@
 """The ``rnn-zoo`` command line: list, train, evaluate, predict, generate and export.
 
 Exit codes: 0 on success, 2 for a usage error (bad flag or value; the message names
-it and what is accepted), 1 for missing data, a failed write (a full disk) or another
+it and what is accepted), 1 for missing data, a changed or damaged run directory
+(``RunIntegrityError``, which names the file), a failed write (a full disk) or another
 failure, with one readable line and no Python traceback.
 """
 

@@ -7,9 +7,13 @@ writes ``metrics.json``, points ``<output_dir>/<name>/latest`` at it, removes th
 resume backup and unlocks it. A finished run directory holds ``run.json`` (the
 configuration), ``model.keras`` (the best validation epoch), ``data.json``
 (preprocessing for raw inputs), ``history.csv``, ``history.png``, ``README.md`` and
-``metrics.json``. ``metrics.json`` records the sha256 of the model and data files;
-:func:`load_run` checks them, so a file changed after training is named instead of
-silently used. Models load with Keras
+``metrics.json``. ``metrics.json`` records the sha256 of every file that decides what a
+loaded run does (``model.keras``, ``data.json``, ``run.json``); :func:`load_run` checks
+them, so a file changed after training is named instead of silently used, and a
+``metrics.json`` without that list counts as changed. Every JSON file of a run is read
+by :func:`read_run_json`, which names the file and its problem. A run is resumed only by
+the same configuration, the data's identity included (see :func:`claim_run_dir`).
+Models load with Keras
 ``safe_mode=True``: a ``.keras`` file that carries arbitrary code (a ``Lambda`` layer)
 is refused unless the caller passes ``safe_mode=False`` for a file it trusts.
 """
@@ -21,6 +25,7 @@ import dataclasses
 import datetime
 import fcntl
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -38,11 +43,128 @@ MODEL_CARD = "README.md"
 BACKUP_DIR = "backup"
 LATEST = "latest"
 LOCK_FILE = ".lock"
-HASHED_FILES = (MODEL_FILE, DATA_FILE)
+HASHED_FILES = (MODEL_FILE, DATA_FILE, RUN_CONFIG)
+# What a finished run's run.json config must hold for the zoo to use it.
+CONFIG_KEYS = {"model": str, "recipe": dict, "seed": int, "data_options": dict}
+
+logger = logging.getLogger(__name__)
 
 
 class RunIntegrityError(ValueError):
-    """Raised when a run directory's files differ from the hashes its metrics.json lists."""
+    """Raised when a run directory's files are damaged or differ from what metrics.json lists."""
+
+
+_JSON_TYPES = {dict: "an object", list: "a list", str: "a string", int: "an integer"}
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, float):
+        return "a number"
+    return next((word for kind, word in _JSON_TYPES.items() if isinstance(value, kind)), "?")
+
+
+def read_run_json(
+    path: str | os.PathLike, required: dict[str, type] | None = None
+) -> dict[str, Any]:
+    """Reads one of a run's JSON files, naming the file and its problem if it is damaged.
+
+    Args:
+        path: The file (``run.json``, ``metrics.json``, ``data.json``, a resume state).
+        required: Keys the object must hold, each with the type its value must have.
+
+    Returns:
+        The file's JSON object.
+
+    Raises:
+        RunIntegrityError: If the file is missing, not UTF-8, not valid JSON, not a JSON
+            object, or lacks a required key or holds it with another type.
+
+    Example:
+        >>> read_run_json("saved_models/lstm/latest/run.json", {"config": dict})  # doctest: +SKIP
+        {'config': {'model': 'lstm', ...}}
+    """
+    path = Path(path)
+    advice = "the run directory is damaged; retrain, or restore the original file"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as error:
+        raise RunIntegrityError(f"{path} is missing; {advice}") from error
+    except IsADirectoryError as error:
+        raise RunIntegrityError(f"{path} is a directory, expected a JSON file; {advice}") from error
+    except UnicodeDecodeError as error:
+        raise RunIntegrityError(
+            f"{path} is not UTF-8 text (byte {error.start}); expected JSON; {advice}"
+        ) from error
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RunIntegrityError(
+            f"{path} is not valid JSON ({error.msg} at line {error.lineno} column "
+            f"{error.colno}); {advice}"
+        ) from error
+    if not isinstance(payload, dict):
+        raise RunIntegrityError(
+            f"{path} holds {_json_kind(payload)}, expected a JSON object; {advice}"
+        )
+    _check_entries(path, payload, required or {})
+    return payload
+
+
+def _check_entries(path: Path, payload: dict[str, Any], required: dict[str, type]) -> None:
+    """Each required key is in ``payload`` with a value of its type (a bool is no int)."""
+    advice = "the run directory is damaged; retrain, or restore the original file"
+    for key, kind in required.items():
+        if key not in payload:
+            raise RunIntegrityError(f"{path} has no {key!r} entry; {advice}")
+        value = payload[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+            raise RunIntegrityError(
+                f"{path} has {key!r} = {shown} ({_json_kind(value)}), expected "
+                f"{_JSON_TYPES.get(kind, kind.__name__)}; {advice}"
+            )
+
+
+def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """Reads the training configuration a finished run's ``run.json`` records.
+
+    Args:
+        run_dir: A run directory.
+
+    Returns:
+        The configuration (``run.json``'s ``config``), checked to name a registered model
+        and to hold the recipe, seed and data options the zoo reads back.
+
+    Raises:
+        RunIntegrityError: If ``run.json`` is damaged, lacks an entry or names a model
+            that is not registered; the message names the file and the entry.
+
+    Example:
+        >>> read_config("saved_models/lstm/latest")["model"]  # doctest: +SKIP
+        'lstm'
+    """
+    from rnn_zoo.registry import list_models
+
+    path = Path(run_dir) / RUN_CONFIG
+    config = read_run_json(path, {"config": dict})["config"]
+    _check_entries(path, config, CONFIG_KEYS)
+    registered = list_models()
+    if config["model"] not in registered:
+        raise RunIntegrityError(
+            f"{path} names model {config['model']!r}, which is not registered (registered: "
+            f"{', '.join(registered)}); the run directory is damaged or from another install"
+        )
+    batch_size = config["recipe"].get("batch_size")
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise RunIntegrityError(
+            f"{path} has recipe batch_size={batch_size!r}, expected a positive integer; "
+            "the run directory is damaged; retrain, or restore the original file"
+        )
+    return config
 
 
 @dataclasses.dataclass
@@ -89,12 +211,16 @@ def file_hashes(run_dir: str | os.PathLike) -> dict[str, str]:
 def verify_run(run_dir: str | os.PathLike) -> None:
     """Checks a finished run's files against the hashes in its ``metrics.json``.
 
+    Every file of :data:`HASHED_FILES` must be listed and match: a ``metrics.json``
+    without the list, or without one of the files in it, counts as a changed run.
+
     Args:
         run_dir: A run directory.
 
     Raises:
         FileNotFoundError: If the directory lacks ``metrics.json`` (not finished).
-        RunIntegrityError: If a file is missing or changed; the message names it.
+        RunIntegrityError: If ``metrics.json`` is damaged or lists no hash for a file, or
+            a file is missing or changed; the message names the file.
 
     Example:
         >>> verify_run("saved_models/lstm/latest")  # doctest: +SKIP
@@ -106,7 +232,14 @@ def verify_run(run_dir: str | os.PathLike) -> None:
             f"{metrics_path} not found; expected a finished run directory written by "
             "`rnn-zoo train` (e.g. saved_models/NAME/latest)"
         )
-    expected = json.loads(metrics_path.read_text(encoding="utf-8")).get("files", {})
+    expected = read_run_json(metrics_path, {"files": dict})["files"]
+    for name in HASHED_FILES:
+        if not isinstance(expected.get(name), str):
+            raise RunIntegrityError(
+                f"{metrics_path} lists no sha256 for {name} (its 'files' entry holds "
+                f"{', '.join(map(repr, expected)) or 'nothing'}), so {run_dir / name} cannot be "
+                "verified: the run directory was changed after training; retrain it"
+            )
     actual = file_hashes(run_dir)
     for name, sha256 in expected.items():
         if actual.get(name) != sha256:
@@ -130,7 +263,8 @@ def load_run(run_dir: str | os.PathLike, *, safe_mode: bool = True) -> LoadedRun
 
     Raises:
         FileNotFoundError: If the directory is not a finished run.
-        RunIntegrityError: If a file changed after training.
+        RunIntegrityError: If a file changed after training or is damaged (not valid
+            JSON, a missing entry, a model Keras cannot read); the message names it.
         ValueError: If ``model.keras`` holds code that safe mode refuses.
 
     Example:
@@ -140,26 +274,27 @@ def load_run(run_dir: str | os.PathLike, *, safe_mode: bool = True) -> LoadedRun
     """
     import keras
 
-    from rnn_zoo.data.bundle import load_metadata
-    from rnn_zoo.registry import list_models
     from rnn_zoo.validation import check_bool
 
     check_bool("safe_mode", safe_mode)
     run_dir = Path(run_dir)
     verify_run(run_dir)
-    config = json.loads((run_dir / RUN_CONFIG).read_text(encoding="utf-8"))["config"]
-    list_models()  # imports every family, and so the custom layers and metrics models use
+    config = read_config(run_dir)  # imports every family: the custom layers models use
+    metadata = read_run_json(run_dir / DATA_FILE, {"name": str, "metadata": dict})["metadata"]
     try:
         model = keras.saving.load_model(run_dir / MODEL_FILE, safe_mode=safe_mode)
     except ValueError as error:
         if "safe_mode" not in str(error) and "Lambda" not in str(error):
-            raise
+            raise RunIntegrityError(
+                f"{run_dir / MODEL_FILE} could not be loaded as a Keras model ({error}); "
+                "the run directory is damaged; retrain, or restore the original file"
+            ) from error
         raise ValueError(
             f"{run_dir / MODEL_FILE} holds code (a Lambda layer or similar) that Keras safe "
             "mode refuses to run; load it with safe_mode=False (CLI: --unsafe) only if you "
             "trust where it came from"
         ) from error
-    return LoadedRun(run_dir, model, load_metadata(run_dir)["metadata"], config)
+    return LoadedRun(run_dir, model, metadata, config)
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
@@ -218,13 +353,55 @@ def lock_run_dir(run_dir: str | os.PathLike) -> IO[str] | None:
     return handle
 
 
-def _is_resumable(run_dir: Path, config: dict[str, Any]) -> bool:
-    """An interrupted run (a backup, no metrics.json) of the same configuration."""
+def _interrupted_config(run_dir: Path) -> dict[str, Any] | None:
+    """The configuration of an interrupted run (a backup, no metrics.json); else None.
+
+    An interrupted run whose ``run.json`` cannot be read is not resumed (and said so).
+    """
     if run_dir.is_symlink() or not (run_dir / BACKUP_DIR).is_dir():
-        return False
+        return None
     if (run_dir / METRICS_FILE).exists() or not (run_dir / RUN_CONFIG).is_file():
-        return False
-    return json.loads((run_dir / RUN_CONFIG).read_text())["config"] == config
+        return None
+    try:
+        return read_run_json(run_dir / RUN_CONFIG, {"config": dict})["config"]
+    except RunIntegrityError as error:
+        logger.info("not resuming %s: %s", run_dir, error)
+        return None
+
+
+def config_differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Names the entries in which two configurations differ, nested ones dotted.
+
+    Args:
+        old: One configuration (a JSON value).
+        new: The other.
+        prefix: The name of the entry being compared (for nested entries).
+
+    Returns:
+        The dotted names of the differing entries (``["data.files.tinyshakespeare.txt"]``),
+        ``[prefix or "config"]`` for values that differ but are not both objects.
+
+    Example:
+        >>> config_differences({"seed": 0, "recipe": {"epochs": 2}}, {"seed": 0, "recipe": {}})
+        ['recipe.epochs']
+    """
+    if isinstance(old, dict) and isinstance(new, dict):
+        names = []
+        for key in sorted(set(old) | set(new), key=str):
+            if old.get(key, _MISSING) != new.get(key, _MISSING):
+                names += config_differences(
+                    old.get(key), new.get(key), f"{prefix}.{key}" if prefix else str(key)
+                )
+        return names
+    return [] if old == new else [prefix or "config"]
+
+
+_MISSING = object()
+
+
+def _normalized(config: dict[str, Any]) -> dict[str, Any]:
+    """The configuration as ``run.json`` stores it (tuples as lists), for comparison."""
+    return json.loads(json.dumps(config, default=str))
 
 
 def claim_run_dir(
@@ -233,7 +410,12 @@ def claim_run_dir(
     """Returns the run directory to train in and its lock.
 
     With ``resume``: the newest interrupted run of the same configuration that no live
-    process is training; otherwise, or if there is none, a new directory.
+    process is training; otherwise, or if there is none, a new directory. The
+    configuration is everything that defines the run (the model, recipe, seed, data
+    and model options, and the identity of the data files), so a rerun that differs in
+    any of them never continues another run's epochs: when an interrupted run is left
+    alone for that reason, an INFO line through the ``rnn_zoo`` logger names it and
+    what differs.
 
     Args:
         model_dir: The model's folder, ``<output_dir>/<name>``.
@@ -247,14 +429,31 @@ def claim_run_dir(
         >>> run_dir, lock = claim_run_dir("saved_models/lstm", config, True)  # doctest: +SKIP
     """
     model_dir = Path(model_dir)
+    wanted = _normalized(config)
+    different: list[tuple[Path, list[str]]] = []
     if resume and model_dir.is_dir():
         for run_dir in sorted(model_dir.iterdir(), reverse=True):
-            if not _is_resumable(run_dir, config):
+            earlier = _interrupted_config(run_dir)
+            if earlier is None:
+                continue
+            if earlier != wanted:
+                different.append((run_dir, config_differences(earlier, wanted)))
                 continue
             lock = lock_run_dir(run_dir)
             if lock is not None:
                 return run_dir, lock
     run_dir = new_run_dir(model_dir)
+    if different:
+        newest, names = different[0]
+        others = f" (and {len(different) - 1} older one(s))" if len(different) > 1 else ""
+        logger.info(
+            "not resuming %s%s: it was started with a different %s; starting a new run "
+            "directory, %s",
+            newest,
+            others,
+            ", ".join(names),
+            run_dir,
+        )
     return run_dir, lock_run_dir(run_dir)
 
 

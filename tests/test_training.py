@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import keras
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from rnn_zoo import get_spec
-from rnn_zoo.data import load_text_corpus, load_time_series
+from rnn_zoo import get_spec, list_models
+from rnn_zoo.cli import main
+from rnn_zoo.data import DataBundle, load_text_corpus, load_time_series
 from rnn_zoo.training import TrainingDivergedError, evaluate_run, train, train_custom_loop
+from rnn_zoo.training.prepare import check_data_implied, check_factory_arguments
 
 
 @pytest.fixture(scope="module")
@@ -240,3 +245,140 @@ def test_a_resumed_run_continues_from_its_best_value_in_the_metrics_direction(
     )
     assert checkpoint.best == best  # the resumed epoch did not beat epoch 2...
     assert not (tmp_path / STAGED_MODEL).exists()  # ...so it did not replace its checkpoint
+
+
+# Factory overrides are checked by the factory's own validation before any data loads,
+# then against what the data implies; a refused run leaves no run directory.
+
+
+@pytest.fixture
+def no_data_loads(monkeypatch):
+    """Any dataset load fails the test: the overrides must be refused before one."""
+    import rnn_zoo.registry
+
+    def load_data(*args, **kwargs):
+        raise AssertionError("a dataset was loaded")
+
+    monkeypatch.setattr(rnn_zoo.registry.ModelSpec, "load_data", load_data)
+
+
+@pytest.mark.parametrize(
+    "name, overrides, error, message",
+    [
+        ("lstm", {"units": -4}, ValueError, "units=-4"),
+        ("text_generator", {"units": 0}, ValueError, "units=0"),
+        ("baseline", {"num_classes": 1}, ValueError, "num_classes=1"),
+        ("baseline", {"dropout": 1.5}, ValueError, "dropout=1.5"),
+        ("gru_classifier", {"cell": "lstn"}, ValueError, "cell='lstn'"),
+        ("sequence_tagger", {"vocab_size": "x"}, TypeError, "vocab_size='x'"),
+        ("seq2seq", {"embedding_dim": 2.5}, TypeError, "embedding_dim=2.5"),
+        ("text_generator", {"bidirectional": True}, ValueError, "bidirectional=True"),
+        ("lstm", {"input_shape": (0, 3)}, ValueError, "input_shape"),
+    ],
+)
+def test_bad_overrides_are_refused_before_the_data_loads(
+    name, overrides, error, message, no_data_loads, tmp_path
+):
+    output = tmp_path / "runs"
+    with pytest.raises(error, match=re.escape(message)):
+        train(name, output_dir=output, model_options=overrides, verbose=0)
+    with pytest.raises(error, match=re.escape(message)):
+        train_custom_loop(name, output_dir=output, model_options=overrides)
+    assert not output.exists()
+
+
+INT_ARGUMENTS = sorted(
+    (name, argument)
+    for name in list_models()
+    for argument, default in get_spec(name).factory_arguments().items()
+    if isinstance(default, int) and not isinstance(default, bool)
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(pick=st.sampled_from(INT_ARGUMENTS), value=st.integers(max_value=-1))
+def test_any_negative_size_is_refused_naming_it_before_the_data_loads(
+    pick, value, no_data_loads, tmp_path_factory
+):
+    name, argument = pick
+    output = tmp_path_factory.mktemp("runs") / "out"
+    with pytest.raises(ValueError, match=re.escape(f"{argument}={value}")):
+        train(name, output_dir=output, model_options={argument: value}, verbose=0)
+    assert not output.exists()
+
+
+def test_the_command_line_refuses_a_bad_override_before_loading(no_data_loads, tmp_path, capsys):
+    output = tmp_path / "runs"
+    assert main(["train", "lstm", "--set", "units=-4", "--output-dir", str(output)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "units=-4" in err and "Traceback" not in err
+    assert not output.exists()
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_checking_the_overrides_builds_no_layer(name, layers_built):
+    spec = get_spec(name)
+    with layers_built() as built:
+        check_factory_arguments(spec, {})
+    assert built == []
+    assert keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]).count_params() == 3
+
+
+@pytest.mark.parametrize(
+    "name, bundle, overrides, key",
+    [
+        ("text_generator", "corpus", {"vocab_size": 10}, "vocab_size"),
+        ("text_generator", "corpus", {"vocab_size": 1000}, "vocab_size"),
+        ("lstm", "series", {"input_shape": (10, 1)}, "input_shape"),
+        ("lstm", "series", {"num_features": 2}, "num_features"),
+    ],
+    ids=["smaller vocabulary", "larger vocabulary", "other input shape", "more features"],
+)
+def test_an_override_contradicting_the_data_is_refused_before_the_run_directory(
+    name, bundle, overrides, key, request, tmp_path
+):
+    data = request.getfixturevalue(bundle)
+    with pytest.raises(ValueError, match="contradicts the data") as error:
+        train(name, data, output_dir=tmp_path, model_options=overrides, verbose=0)
+    message = str(error.value)
+    assert f"{key}={overrides[key]!r}" in message
+    assert f"{key}={data.model_kwargs[key]!r}" in message  # the value the data implies
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_command_line_refuses_fewer_classes_than_the_data_has(tmp_path, capsys):
+    output = tmp_path / "runs"
+    argv = ["train", "baseline", "--set", "num_classes=3", "--fraction", "0.05"]
+    assert main([*argv, "--output-dir", str(output)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "num_classes=3" in err and "num_classes=10" in err
+    assert not output.exists()
+
+
+def test_an_override_equal_to_what_the_data_implies_is_accepted(series):
+    implied = series.model_kwargs
+    check_data_implied(series, {"input_shape": list(implied["input_shape"]), "num_features": 1})
+    check_data_implied(series, {"units": 3})  # not decided by the data: the factory checks it
+    with pytest.raises(ValueError, match="num_features=True"):
+        check_data_implied(series, {"num_features": True})  # a bool is not the count 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    implied=st.dictionaries(st.sampled_from(["a", "b", "c"]), st.integers(1, 5), min_size=1),
+    overrides=st.dictionaries(st.sampled_from(["a", "b", "d"]), st.integers(1, 5)),
+)
+def test_an_override_is_refused_exactly_when_it_differs_from_the_data(implied, overrides):
+    bundle = DataBundle("drawn", None, None, None, model_kwargs=implied)
+    differing = [k for k, v in overrides.items() if k in implied and implied[k] != v]
+    if not differing:
+        check_data_implied(bundle, overrides)
+        return
+    with pytest.raises(ValueError, match="contradicts the data") as error:
+        check_data_implied(bundle, overrides)
+    assert f"{differing[0]}={overrides[differing[0]]!r}" in str(error.value)

@@ -18,14 +18,20 @@ user's own data and is used as it is.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from rnn_zoo.files import atomic_path
 
 DATA_DIR_VARIABLE = "RNN_ZOO_DATA_DIR"
+_RESOLVED: contextvars.ContextVar[list[Path] | None] = contextvars.ContextVar(
+    "rnn_zoo_resolved_files", default=None
+)
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -205,6 +211,37 @@ def download(remote: RemoteFile) -> Path:
     return final
 
 
+@contextlib.contextmanager
+def recording_resolved_files() -> Iterator[list[Path]]:
+    """Collects every file :func:`resolve_file` returns inside the block.
+
+    Training uses it to learn which files a loader read, whatever the dataset, and so
+    what a run was trained on.
+
+    Yields:
+        The list the resolved paths are appended to, in order.
+
+    Example:
+        >>> with recording_resolved_files() as files:  # doctest: +SKIP
+        ...     bundle = load_text_corpus()
+        >>> files  # doctest: +SKIP
+        [PosixPath('/home/me/.keras/datasets/tinyshakespeare.txt')]
+    """
+    files: list[Path] = []
+    token = _RESOLVED.set(files)
+    try:
+        yield files
+    finally:
+        _RESOLVED.reset(token)
+
+
+def _resolved(path: Path) -> Path:
+    recorded = _RESOLVED.get()
+    if recorded is not None:
+        recorded.append(path)
+    return path
+
+
 def resolve_file(
     remote: RemoteFile, path: str | os.PathLike | None = None, *, allow_download: bool = True
 ) -> Path:
@@ -230,7 +267,7 @@ def resolve_file(
     if path is not None:
         explicit = Path(path)
         if explicit.is_file():
-            return explicit
+            return _resolved(explicit)
         if not explicit.is_dir():
             raise DataNotFoundError(
                 f"path={os.fspath(path)!r} does not exist; expected the file "
@@ -239,11 +276,11 @@ def resolve_file(
     directories = candidate_dirs(remote, path)
     found = _find_local(remote, directories)
     if found is not None:
-        return found
+        return _resolved(found)
     failure = "download disabled"
     if allow_download:
         try:
-            return download(remote)
+            return _resolved(download(remote))
         except ChecksumError:
             raise
         except Exception as error:  # noqa: BLE001 - any network failure is reported below

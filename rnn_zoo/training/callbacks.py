@@ -18,7 +18,7 @@ from typing import Any
 import keras
 
 from rnn_zoo.files import replace_symlink, write_text_atomically
-from rnn_zoo.runs import BACKUP_DIR, HISTORY_CSV, MODEL_FILE, read_history
+from rnn_zoo.runs import BACKUP_DIR, HISTORY_CSV, MODEL_FILE, read_history, read_run_json
 
 BACKUP_CURRENT = "current"  # backup/current -> the last complete backup state
 STAGED_MODEL = ".staged-model.keras"  # a checkpoint being written, renamed when complete
@@ -176,9 +176,9 @@ class AtomicBackup(keras.callbacks.BackupAndRestore):
 
 
 def _backed_up_epochs(run_dir: Path) -> int:
-    """How many epochs the run's backup holds (0 without one)."""
+    """How many epochs the run's backup holds (0 without one); a damaged state is named."""
     progress = run_dir / BACKUP_DIR / BACKUP_CURRENT / "training_metadata.json"
-    return json.loads(progress.read_text())["epoch"] if progress.is_file() else 0
+    return read_run_json(progress, {"epoch": int})["epoch"] if progress.is_file() else 0
 
 
 def keep_backed_up_history(run_dir: Path) -> None:

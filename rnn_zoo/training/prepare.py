@@ -1,22 +1,29 @@
 """Everything before the first training step, shared by both loops.
 
-:func:`prepare` resolves the model and its recipe, checks the options that need them,
-places the work (device, precision, strategy), loads the data, builds and compiles
-the model and claims a run directory.
+:func:`prepare` resolves the model and its recipe, checks the options that need them
+(the factory overrides with the factory's own validation, before any data loads),
+places the work (device, precision, strategy), loads the data, checks the overrides
+against what the data implies, builds and compiles the model and claims a run
+directory, whose configuration records the identity of the data files read.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import inspect
+import json
+import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import IO, Any
 
 import keras
 
 from rnn_zoo.data import DataBundle
+from rnn_zoo.data.sources import recording_resolved_files, sha256_of
 from rnn_zoo.device import (
     make_strategy,
     precision_policy,
@@ -185,6 +192,116 @@ def _check_spec_options(spec: ModelSpec, data_options: Any, model_options: Any) 
     _check_options("model_options", model_options, factory_arguments, spec.factory.__name__)
 
 
+class _ArgumentsChecked(Exception):
+    """Raised at the first layer a factory builds: its arguments passed its checks."""
+
+
+_CHECKING = threading.local()
+_CHECKING_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _first_layer_stops_this_thread():
+    """Makes the first Keras layer created in this thread raise :class:`_ArgumentsChecked`.
+
+    Other threads build layers as usual; the patch is undone when the block ends.
+    """
+    original = keras.layers.Layer.__init__
+
+    def stop(self, *args, **kwargs):
+        if getattr(_CHECKING, "active", False):
+            raise _ArgumentsChecked
+        original(self, *args, **kwargs)
+
+    with _CHECKING_LOCK:
+        keras.layers.Layer.__init__ = stop
+        _CHECKING.active = True
+        try:
+            yield
+        finally:
+            _CHECKING.active = False
+            keras.layers.Layer.__init__ = original
+
+
+def check_factory_arguments(spec: ModelSpec, overrides: dict[str, Any] | None) -> None:
+    """Runs the factory's own argument checks on ``overrides``, building no layer.
+
+    Every factory checks all its arguments before it builds its first layer
+    (CONTRIBUTING.md); the factory is called with the overrides over its defaults and
+    stopped at that first layer. A bad override is so refused in milliseconds, before
+    the dataset loads, with the factory's own message. The arguments the data implies
+    take the factory's defaults here; they are checked against the data once it loads
+    (:func:`check_data_implied`).
+
+    Args:
+        spec: The registered model.
+        overrides: The factory arguments the run changes (``model_options``), or None.
+
+    Raises:
+        ValueError: If an override is out of range; the factory's message names it.
+        TypeError: If an override has the wrong type or is not a factory argument.
+
+    Example:
+        >>> check_factory_arguments(get_spec("lstm"), {"units": -4})  # doctest: +SKIP
+        Traceback (most recent call last):
+        ValueError: units=-4 is out of range; expected an integer >= 1
+    """
+    try:
+        with _first_layer_stops_this_thread():
+            spec.build(**(overrides or {}))
+    except _ArgumentsChecked:
+        return
+
+
+def _comparable(value: Any) -> Any:
+    """A value as JSON stores it (tuples as lists), bools kept apart from numbers."""
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError):
+        return value
+
+
+def check_data_implied(
+    data: DataBundle, overrides: dict[str, Any] | None, owner: str = "the factory"
+) -> None:
+    """Refuses a factory override that contradicts what the data implies.
+
+    A loader's ``DataBundle.model_kwargs`` are the factory arguments its data decides:
+    the input shape, the vocabulary size, the number of classes or tags. A model whose
+    vocabulary or class count is smaller than the data's fails mid-training, one with
+    a larger one predicts classes the data and its serving metadata do not have, and
+    one with another input shape cannot take the data. So the rule, for every model: an
+    override of such an argument must equal what the data implies (repeating it is
+    allowed); to change it, change the data options that decide it.
+
+    Args:
+        data: The loaded data.
+        overrides: The run's factory overrides (``model_options``), or None.
+        owner: Who takes the arguments, for the message.
+
+    Raises:
+        ValueError: If an override differs from the data's value; the message names
+            the override, the value the data implies and the dataset.
+
+    Example:
+        >>> check_data_implied(bundle, {"vocab_size": 10})  # doctest: +SKIP
+        Traceback (most recent call last):
+        ValueError: model_options vocab_size=10 contradicts the data ...
+    """
+    for key, value in (overrides or {}).items():
+        if key not in data.model_kwargs:
+            continue
+        implied = data.model_kwargs[key]
+        same = _comparable(value) == _comparable(implied)
+        if not same or isinstance(value, bool) != isinstance(implied, bool):
+            raise ValueError(
+                f"model_options {key}={value!r} (--set {key}=...) contradicts the data: "
+                f"{data.name!r} implies {key}={implied!r} for {owner}. Leave {key} unset "
+                "(the data sets it), give that same value, or change the data options "
+                "that decide it"
+            )
+
+
 def load_registered_data(spec, data_dir, batch_size, seed, data_options) -> DataBundle:
     """Loads a registered model's dataset: its registry options, then the run's own.
 
@@ -204,7 +321,46 @@ def load_registered_data(spec, data_dir, batch_size, seed, data_options) -> Data
     return spec.load_data(path=data_dir, batch_size=batch_size, seed=seed, **(data_options or {}))
 
 
-def _config(name: str, recipe: Recipe, options: TrainOptions) -> dict[str, Any]:
+def data_identity(
+    files: list[Path], data_dir: str | os.PathLike | None, data: DataBundle
+) -> dict[str, Any]:
+    """What identifies the data a run trains on: the content of the files it was read from.
+
+    Args:
+        files: The files the loader resolved (see
+            :func:`rnn_zoo.data.sources.recording_resolved_files`).
+        data_dir: The ``data_dir`` the run was given, or None.
+        data: The loaded data.
+
+    Returns:
+        ``{"files": {file name: sha256}}``: byte-identical files in another folder give
+        the same identity. A ``data_dir`` file the loader read without resolving it is
+        hashed too; a ``data_dir`` folder none of whose files was resolved (an already
+        extracted dataset) is identified by its absolute path. Data passed in as a
+        ``DataBundle`` is identified by its name and a hash of its metadata.
+
+    Example:
+        >>> data_identity([Path("data/tinyshakespeare.txt")], None, bundle)  # doctest: +SKIP
+        {'files': {'tinyshakespeare.txt': '86c4e6aa...'}}
+    """
+    identity: dict[str, Any] = {"files": {path.name: sha256_of(path) for path in files}}
+    if data_dir is not None:
+        given = Path(data_dir).resolve()
+        inside = any(given == p.resolve() or given in p.resolve().parents for p in files)
+        if given.is_file() and not inside:
+            identity["files"][given.name] = sha256_of(given)
+        elif given.is_dir() and not inside:
+            identity["location"] = str(given)
+    if not files and data_dir is None:  # nothing read here identifies it: its contents do
+        metadata = json.dumps(data.metadata, sort_keys=True, default=str).encode()
+        digest = hashlib.sha256(metadata).hexdigest()
+        identity["bundle"] = {"name": data.name, "metadata_sha256": digest}
+    return identity
+
+
+def _config(
+    name: str, recipe: Recipe, options: TrainOptions, data: dict[str, Any]
+) -> dict[str, Any]:
     """The configuration ``run.json`` records; a resumed run must match it."""
     return {
         "model": name,
@@ -212,6 +368,8 @@ def _config(name: str, recipe: Recipe, options: TrainOptions) -> dict[str, Any]:
         "seed": options.seed,
         "data_options": options.data_options or {},
         "model_options": options.model_options or {},
+        "steps_per_epoch": options.steps_per_epoch,
+        "data": data,
         "device": options.device,
         "precision": options.precision,
         "strategy": options.strategy,
@@ -239,6 +397,7 @@ def prepare(model_or_name, data: DataBundle | None, options: TrainOptions) -> Pr
     spec = _resolve_spec(model_or_name, data)
     if spec is not None:
         _check_spec_options(spec, options.data_options, options.model_options)
+        check_factory_arguments(spec, options.model_options)
     if data is not None and options.batch_size is not None:
         raise ValueError(
             f"batch_size={options.batch_size!r} cannot be applied to data that is already "
@@ -257,10 +416,16 @@ def prepare(model_or_name, data: DataBundle | None, options: TrainOptions) -> Pr
     placement = select_device(options.device)
     policy = resolve_precision(options.precision, options.device)
     keras.utils.set_random_seed(options.seed)
+    files: list[Path] = []
+    data_dir = options.data_dir if data is None else None  # a DataBundle passed: not read here
     if data is None:
-        data = load_registered_data(
-            spec, options.data_dir, recipe.batch_size, options.seed, options.data_options
-        )
+        with recording_resolved_files() as files:
+            data = load_registered_data(
+                spec, options.data_dir, recipe.batch_size, options.seed, options.data_options
+            )
+    if spec is not None:
+        check_data_implied(data, options.model_options, spec.factory.__name__)
+    identity = data_identity(files, data_dir, data)
     steps_per_epoch = options.steps_per_epoch
     if recipe.schedule == "cosine" and steps_per_epoch is None:
         steps_per_epoch = count_batches(data.train)
@@ -271,7 +436,7 @@ def prepare(model_or_name, data: DataBundle | None, options: TrainOptions) -> Pr
         else:
             model = model_or_name
         compile_model(model, recipe, steps_per_epoch)
-    config = _config(name, recipe, options)
+    config = _config(name, recipe, options, identity)
     run_dir, lock = start_run(Path(output_dir) / name, config, resume=options.resume)
     return PreparedRun(
         name=name,
