@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from rnn_zoo.files import replace_symlink, write_text_atomically
+from rnn_zoo.limits import check_keras_archive
 
 RUN_CONFIG = "run.json"
 METRICS_FILE = "metrics.json"
@@ -281,6 +282,7 @@ def load_run(run_dir: str | os.PathLike, *, safe_mode: bool = True) -> LoadedRun
     verify_run(run_dir)
     config = read_config(run_dir)  # imports every family: the custom layers models use
     metadata = read_run_json(run_dir / DATA_FILE, {"name": str, "metadata": dict})["metadata"]
+    check_keras_archive(run_dir / MODEL_FILE, error=RunIntegrityError)
     try:
         model = keras.saving.load_model(run_dir / MODEL_FILE, safe_mode=safe_mode)
     except ValueError as error:

@@ -267,3 +267,22 @@ def test_config_differences_name_the_nested_entries():
     new = {"seed": 0, "data": {"files": {"a.csv": "3"}}, "recipe": {"epochs": 2}, "extra": 1}
     assert config_differences(old, new) == ["data.files.a.csv", "data.files.b.csv", "extra"]
     assert config_differences(old, old) == []
+
+
+def test_a_model_archive_that_unzips_past_the_cap_is_refused_with_exit_1(run_copy, capsys):
+    # A small model.keras whose config states 16 MiB + 1, with metrics.json rewritten to match:
+    # the hashes pass, and the archive is refused before Keras reads it.
+    import zipfile
+
+    from rnn_zoo.limits import MAX_KERAS_CONFIG_BYTES
+
+    with zipfile.ZipFile(run_copy / "model.keras", "w", compression=zipfile.ZIP_DEFLATED) as bomb:
+        bomb.writestr("config.json", b" " * (MAX_KERAS_CONFIG_BYTES + 1))
+    metrics = json.loads((run_copy / "metrics.json").read_text())
+    metrics["files"] = file_hashes(run_copy)
+    (run_copy / "metrics.json").write_text(json.dumps(metrics))
+    with pytest.raises(RunIntegrityError, match="config.json' unzips to 16,777,217 bytes"):
+        load_run(run_copy)
+    assert main(["predict", str(run_copy), "x.csv"]) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and str(run_copy / "model.keras") in error[0]
