@@ -82,8 +82,20 @@ Where = Callable[[int], str]
 """Describes a row by its position: ``"series.csv line 12"``, ``"input 'day.csv' line 3"``."""
 
 
-def _rows(source: str | None = None, lines: Sequence[int] | None = None) -> Where:
-    """A :data:`Where` for rows of ``source`` at file ``lines`` (positions if none)."""
+def describe_rows(source: str | None = None, lines: Sequence[int] | None = None) -> Where:
+    """A :data:`Where` for rows of ``source`` at file ``lines`` (positions if none).
+
+    Args:
+        source: What the rows come from, e.g. ``"series.csv"`` or ``"input 'day.csv'"``.
+        lines: Each row's line number in ``source``.
+
+    Returns:
+        A function from a row's position to its description.
+
+    Example:
+        >>> describe_rows("series.csv", [2, 3, 5])(2)
+        'series.csv line 5'
+    """
     if lines is not None:
         return lambda position: f"{source or 'row'} line {lines[position]}"
     return lambda position: f"{source} row {position}" if source else f"row {position}"
@@ -266,7 +278,7 @@ def encode_columns(
     lengths = {len(columns[spec["name"]]) for spec in specs}
     if len(lengths) != 1:
         raise ValueError(f"columns have different lengths {sorted(lengths)}; expected one")
-    where = _rows(source, lines)
+    where = describe_rows(source, lines)
     logged = set(metadata.get("log_features", ()))
     encoded = [
         _encode_column(
@@ -630,8 +642,7 @@ def read_csv_table(
             lines.append(reader.line_num)
     except UnicodeDecodeError as error:
         raise ValueError(
-            f"{source} is not valid UTF-8 text ({error.reason}, near line "
-            f"{reader.line_num + 1}); expected a UTF-8 CSV file"
+            f"{source} is not valid UTF-8 text ({error.reason}); expected a UTF-8 CSV file"
         ) from None
     except csv.Error as error:  # e.g. a field over the csv module's size limit
         raise ValueError(
@@ -670,7 +681,7 @@ def _parse_table(
             )
         if not bad:
             check_finite_readings(
-                values, column=column, where=_rows(os.fspath(file), lines), cells=cells
+                values, column=column, where=describe_rows(os.fspath(file), lines), cells=cells
             )
         parsed[column] = cells if bad else values
         missing[column] = int(np.isnan(values).sum()) - len(bad)

@@ -296,6 +296,17 @@ def pairs_file(path: str | os.PathLike | None = None) -> Path:
             ) from error
 
 
+def _first_undecodable_line(path: str | os.PathLike) -> int:
+    """The number of the first line of a file that is not UTF-8 (0 if none is)."""
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 0
+
+
 def read_pairs(path: str | os.PathLike) -> tuple[list[str], list[str], int]:
     """Reads the first two tab-separated fields of every line.
 
@@ -327,8 +338,8 @@ def read_pairs(path: str | os.PathLike) -> tuple[list[str], list[str], int]:
                 french.append(fields[1])
     except UnicodeDecodeError as error:
         raise ValueError(
-            f"{os.fspath(path)} is not valid UTF-8 text ({error.reason}, after line "
-            f"{len(english) + malformed}); expected English<TAB>French lines in UTF-8"
+            f"{os.fspath(path)} line {_first_undecodable_line(path)} is not valid UTF-8 text "
+            f"({error.reason}); expected English<TAB>French lines in UTF-8"
         ) from None
     if not english:
         raise ValueError(
