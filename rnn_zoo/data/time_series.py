@@ -317,7 +317,7 @@ def check_normalizable(raw: np.ndarray, metadata: Mapping[str, Any], *, where: W
         row, feature = (int(index[0]) for index in np.nonzero(bad))
         name = metadata["features"][feature]
         raise ValueError(
-            f"{where(row)}, feature {name!r}: {float(raw[row, feature])!r} is too far from "
+            f"{where(row)}, feature {name!r}: {float(raw[row, feature]):.7g} is too far from "
             f"the training data (mean {metadata['mean'][feature]:.4g}, std "
             f"{metadata['std'][feature]:.4g}) to normalize in float32; expected a reading "
             "of that feature's usual magnitude"
