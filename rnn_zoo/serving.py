@@ -20,7 +20,6 @@ softmax (a sigmoid for one unit), probabilities pass as they are.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import keras
@@ -114,7 +113,9 @@ def _plain(tensor) -> Any:
 def read_texts(inputs: Sequence[str], metadata: dict[str, Any], shape) -> np.ndarray:
     """Takes each input as a text; ``@path`` reads the text from a file.
 
-    The raw-input reader of every family whose serving signature takes strings.
+    The raw-input reader of every family whose serving signature takes strings. An
+    ``@file`` must be UTF-8 text of at most
+    :data:`rnn_zoo.data.raw_inputs.MAX_INPUT_BYTES` (10 MiB), checked before it is read.
 
     Args:
         inputs: Texts, or ``@file`` references.
@@ -125,20 +126,27 @@ def read_texts(inputs: Sequence[str], metadata: dict[str, Any], shape) -> np.nda
         An array of strings.
 
     Raises:
-        ValueError: If a text is empty or an ``@file`` does not exist.
+        TypeError: If an input is not a string.
+        ValueError: If a text is empty, or an ``@file`` is not a file, is too large or
+            is not UTF-8 (the message names the input).
 
     Example:
         >>> read_texts(["A moving, funny film."], {}, (None,))
         array(['A moving, funny film.'], dtype=object)
     """
+    from rnn_zoo.data.raw_inputs import read_input_text
+
     texts = []
-    for text in inputs:
-        if text.startswith("@"):
-            path = Path(text[1:])
-            if not path.is_file():
-                raise ValueError(f"input {text!r} names no file; expected @path to a text file")
-            text = path.read_text(encoding="utf-8")
+    for given in inputs:
+        if not isinstance(given, str):
+            raise TypeError(
+                f"input {given!r} (type {type(given).__name__}) is not accepted; expected a "
+                "text (str) or '@path' to a UTF-8 text file"
+            )
+        text = given
+        if given.startswith("@"):
+            text = read_input_text(given[1:], label=given, expected="@path to a UTF-8 text file")
         if not text.strip():
-            raise ValueError(f"input {text!r} is empty; expected a non-empty text")
+            raise ValueError(f"input {given!r} is empty; expected a non-empty text")
         texts.append(text)
     return np.array(texts, dtype=object)

@@ -35,10 +35,12 @@ from rnn_zoo.data import tfds_source
 from rnn_zoo.data.bundle import DataBundle
 from rnn_zoo.data.sources import RemoteFile, resolve_file
 from rnn_zoo.data.windows import (
+    MIN_EXAMPLES,
     SPLITS,
     Arrays,
     carve_validation,
     check_data_fraction,
+    check_split_counts,
     finish_pipeline,
     keep_leading,
 )
@@ -207,8 +209,8 @@ def load_fashion_mnist(
             (defaults to the lookup order of :func:`rnn_zoo.data.sources.resolve_file`).
             With ``source="tfds"``, the TFDS data directory (defaults to TFDS's own).
         batch_size: Images per batch. Defaults to 32.
-        validation_size: Training images moved to validation, in ``[1, 59999]``.
-            Defaults to 5000.
+        validation_size: Training images moved to validation, in ``[2, 59999]``
+            (a split needs :data:`rnn_zoo.data.windows.MIN_EXAMPLES`). Defaults to 5000.
         seed: Seed of the validation split and of the train shuffle. Defaults to 0.
         fraction: Share of each split to keep (its leading examples), in ``(0, 1]``,
             for quick runs. Defaults to 1.0.
@@ -229,7 +231,9 @@ def load_fashion_mnist(
     Raises:
         TypeError: If an argument has the wrong type.
         ValueError: If an argument is out of range or ``path`` is a file (checked
-            before any file is read), or if an idx file is not valid.
+            before any file is read), if an idx file is not valid, or if ``fraction``
+            leaves a split fewer images than
+            :data:`rnn_zoo.data.windows.MIN_EXAMPLES` asks.
         rnn_zoo.data.sources.DataNotFoundError: If ``path`` does not exist or a file is
             nowhere to be found and cannot be downloaded.
         rnn_zoo.data.sources.ChecksumError: If a file found by name is not the published
@@ -241,7 +245,12 @@ def load_fashion_mnist(
         {'input_shape': (28, 28), 'num_classes': 10}
     """
     check_int("batch_size", batch_size)
-    check_int("validation_size", validation_size, maximum=TRAIN_SIZE - 1)
+    check_int(
+        "validation_size",
+        validation_size,
+        minimum=MIN_EXAMPLES["validation"],
+        maximum=TRAIN_SIZE - 1,
+    )
     check_int("seed", seed, minimum=0)
     fraction = check_data_fraction(fraction)
     check_bool("as_numpy", as_numpy)
@@ -255,6 +264,12 @@ def load_fashion_mnist(
     train, validation = carve_validation(*arrays["train"], validation_size, seed)
     splits = keep_leading(
         {"train": train, "validation": validation, "test": arrays["test"]}, fraction
+    )
+    check_split_counts(
+        {split: len(labels) for split, (_, labels) in splits.items()},
+        source="Fashion-MNIST",
+        unit="images",
+        fraction=fraction,
     )
     if as_numpy:
         return {**splits, "class_names": list(CLASS_NAMES)}

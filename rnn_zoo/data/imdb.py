@@ -48,6 +48,7 @@ from rnn_zoo.data.windows import (
     batch_by_length,
     carve_validation,
     check_data_fraction,
+    check_split_counts,
     finish_pipeline,
     keep_leading,
     leading_count,
@@ -259,10 +260,12 @@ def _from_files(path, validation_split: float, seed: int, fraction: float) -> di
     )
     test = keras.utils.text_dataset_from_directory(directory / "test", verbose=False, **options)
     datasets = {"train": train, "validation": validation, "test": test}
-    return {
-        split: _to_arrays(dataset, leading_count(int(dataset.cardinality()), fraction))
+    counts = {
+        split: leading_count(int(dataset.cardinality()), fraction)
         for split, dataset in datasets.items()
     }
+    check_split_counts(counts, source=os.fspath(directory), unit="reviews", fraction=fraction)
+    return {split: _to_arrays(datasets[split], counts[split]) for split in SPLITS}
 
 
 def _tfds_files() -> dict[str, Path]:
@@ -282,7 +285,10 @@ def _from_tfds(data_dir, validation_split: float, seed: int, fraction: float):
     count = int(validation_split * len(labels))
     train, validation = carve_validation(texts, labels.astype(np.int32), count, seed)
     test = (arrays["test"][0], arrays["test"][1].astype(np.int32))
-    return keep_leading({"train": train, "validation": validation, "test": test}, fraction)
+    splits = keep_leading({"train": train, "validation": validation, "test": test}, fraction)
+    counts = {split: len(labels) for split, (_, labels) in splits.items()}
+    check_split_counts(counts, source=TFDS_NAME, unit="reviews", fraction=fraction)
+    return splits
 
 
 def _bucketed_pipeline(
@@ -385,7 +391,9 @@ def load_imdb(
         TypeError: If an argument has the wrong type.
         ValueError: If an argument is out of range (before any file is read), or if a
             tarball is unreadable or unsafe, or (``source="tfds"``) only the
-            labeled-only tarball is available to prepare from.
+            labeled-only tarball is available to prepare from, or if ``fraction`` or
+            ``validation_split`` leaves a split fewer reviews than
+            :data:`rnn_zoo.data.windows.MIN_EXAMPLES` asks (before the reviews are read).
         rnn_zoo.data.sources.DataNotFoundError: If ``path`` does not exist or no
             tarball is found or downloaded.
         rnn_zoo.data.sources.ChecksumError: If a tarball found by name is not the

@@ -27,6 +27,7 @@ from rnn_zoo.data.sources import RemoteFile, resolve_file
 from rnn_zoo.data.windows import (
     SPLITS,
     check_data_fraction,
+    check_split_counts,
     finish_pipeline,
     leading_count,
     split_bounds,
@@ -161,8 +162,9 @@ def load_text_corpus(
         TypeError: If an argument has the wrong type.
         ValueError: If an argument is out of range (before the file is read), if the
             file is not UTF-8, holds fewer than 2 distinct characters or is too short
-            for one sequence in each split, or if the train split holds fewer sequences
-            than ``batch_size``.
+            for one sequence in each split, if a split holds fewer sequences than
+            :data:`rnn_zoo.data.windows.MIN_EXAMPLES` asks, or if the train split holds
+            fewer sequences than ``batch_size``.
         rnn_zoo.data.sources.DataNotFoundError: If no corpus is found or downloaded.
 
     Example:
@@ -197,6 +199,13 @@ def load_text_corpus(
         for split, (start, stop) in zip(SPLITS, bounds, strict=True)
     }
     counts = {split: int(dataset.cardinality()) for split, dataset in examples.items()}
+    check_split_counts(
+        counts,
+        source=f"{os.fspath(file)} (seq_length={seq_length})",
+        unit="sequences",
+        fraction=fraction,
+        advice="use a longer text, a smaller seq_length or a larger fraction",
+    )
     if counts["train"] < batch_size:
         raise ValueError(
             f"batch_size={batch_size} is larger than the {counts['train']} train sequences "

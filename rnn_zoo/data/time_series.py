@@ -12,7 +12,15 @@ target is always an input too (the model sees its past values), as a plain numbe
 Missing values (``NA``, ``NaN``, ``N/A``, ``null`` or an empty cell) in the inputs are
 forward-filled with the last earlier value (values before the first known one take that
 first value). A target is never filled: a window whose target is missing is dropped,
-and ``metadata["dropped_windows"]`` counts them per split.
+and ``metadata["dropped_windows"]`` counts them per split; both counts are also said at
+load time through the ``rnn_zoo`` logger.
+
+Numbers. Every number, in training data and in windows read for a prediction alike,
+must be finite and fit a float32 (magnitude at most :data:`MAX_READING`, about 3.4e38):
+``inf``, ``1e400`` or ``1e308`` is refused naming the file, line and column
+(:func:`check_finite_readings`), and so is a negative value in a column read as
+``log(1 + x)``. A split needs at least ``MIN_EXAMPLES`` windows with a known target
+(:func:`rnn_zoo.data.windows.check_split_counts`).
 
 Windows. An input window is ``input_width`` consecutive rows of every feature; its
 target is the target column ``horizon`` rows after the window's last row. The rows are
@@ -34,7 +42,7 @@ import functools
 import math
 import numbers
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import keras
@@ -47,8 +55,10 @@ from rnn_zoo.data.windows import (
     SPLITS,
     check_data_fraction,
     check_split,
+    check_split_counts,
     finish_pipeline,
     leading_count,
+    report_dropped,
     split_bounds,
     split_sizes,
 )
@@ -65,6 +75,75 @@ EXCLUDED_BY_DEFAULT = ("No", "year", "day")
 CYCLIC_PERIODS = {"hour": 24, "month": 12}
 _MISSING_LISTED = ", ".join(repr(value) for value in sorted(MISSING_VALUES))
 _MIN_STD = 1e-6
+MAX_READING = float(np.finfo(np.float32).max)
+"""The largest magnitude a reading may have: the largest float32 (the model's dtype)."""
+
+Where = Callable[[int], str]
+"""Describes a row by its position: ``"series.csv line 12"``, ``"input 'day.csv' line 3"``."""
+
+
+def describe_rows(source: str | None = None, lines: Sequence[int] | None = None) -> Where:
+    """A :data:`Where` for rows of ``source`` at file ``lines`` (positions if none).
+
+    Args:
+        source: What the rows come from, e.g. ``"series.csv"`` or ``"input 'day.csv'"``.
+        lines: Each row's line number in ``source``.
+
+    Returns:
+        A function from a row's position to its description.
+
+    Example:
+        >>> describe_rows("series.csv", [2, 3, 5])(2)
+        'series.csv line 5'
+    """
+    if lines is not None:
+        return lambda position: f"{source or 'row'} line {lines[position]}"
+    return lambda position: f"{source} row {position}" if source else f"row {position}"
+
+
+def check_finite_readings(
+    values: np.ndarray, *, column: str, where: Where, cells: Sequence[Any] | None = None
+) -> None:
+    """Refuses a reading that is infinite or too large for a float32; NaN is a missing value.
+
+    The one range check of the time-series boundary: the loader applies it to every
+    numeric column it reads, and :func:`encode_columns` (which a prediction's raw
+    windows go through) to every numeric column it encodes.
+
+    Args:
+        values: The column's parsed values (float64), NaN where missing.
+        column: The column's name, for the message.
+        where: Names a row from its position (e.g. ``"series.csv line 12"``).
+        cells: The column's cells as read, to quote the bad one as written.
+
+    Raises:
+        ValueError: Naming the row, the column and the value, and what is accepted.
+
+    Example:
+        >>> check_finite_readings(np.array([1.0, np.nan]), column="y", where=str)
+    """
+    with np.errstate(invalid="ignore"):
+        outside = np.isinf(values) | (np.abs(values) > MAX_READING)
+    if outside.any():
+        position = int(np.argmax(outside))
+        shown = cells[position] if cells is not None else values[position]
+        raise ValueError(
+            f"{where(position)}, column {column!r}: {shown!r} is not a finite number a "
+            f"float32 holds; expected numbers of magnitude at most {MAX_READING:.4g} "
+            f"(missing values are written {_MISSING_LISTED})"
+        )
+
+
+def _check_not_negative(values: np.ndarray, *, column: str, where: Where) -> None:
+    """Refuses a negative reading of a column read as ``log(1 + x)``."""
+    with np.errstate(invalid="ignore"):
+        negative = values < 0
+    if negative.any():
+        position = int(np.argmax(negative))
+        raise ValueError(
+            f"{where(position)}, column {column!r}: {values[position]} is negative, but "
+            "this column is read as log(1 + x) (log_columns); expected values >= 0"
+        )
 
 
 def _text(cell: Any) -> str:
@@ -110,20 +189,37 @@ def _feature_names(spec: Mapping[str, Any]) -> list[str]:
     return [name]
 
 
-def _encode_column(spec: Mapping[str, Any], cells: Sequence[Any]) -> np.ndarray:
+def _encode_column(
+    spec: Mapping[str, Any],
+    cells: Sequence[Any],
+    *,
+    where: Where,
+    logged: bool,
+    refuse_unseen: bool,
+) -> np.ndarray:
     name = spec["name"]
     if spec["kind"] == "categorical":
         codes = {category: float(code) for code, category in enumerate(spec["categories"])}
         codes.update(dict.fromkeys(MISSING_VALUES, np.nan))
         raw = np.array([codes.get(_text(cell), -1.0) for cell in cells])
+        if refuse_unseen and (raw == -1).any():
+            position = int(np.argmax(raw == -1))
+            raise ValueError(
+                f"{where(position)}, column {name!r}: {_text(cells[position])!r} is not a "
+                f"category seen in training; expected one of "
+                f"{', '.join(map(repr, spec['categories']))} or a missing value"
+            )
         filled = _forward_fill(raw, name)
         return (filled[:, None] == np.arange(len(spec["categories"]))).astype("float64")
     values, bad = _parse_cells(cells)
     if bad:
         raise ValueError(
-            f"column {name!r}, row {bad[0]}: {cells[bad[0]]!r} is not a number; expected a "
-            f"number or a missing value ({_MISSING_LISTED})"
+            f"{where(bad[0])}, column {name!r}: {cells[bad[0]]!r} is not a number; expected "
+            f"a number or a missing value ({_MISSING_LISTED})"
         )
+    check_finite_readings(values, column=name, where=where, cells=cells)
+    if logged:
+        _check_not_negative(values, column=name, where=where)
     filled = _forward_fill(values, name)
     if spec["kind"] == "cyclic":
         angle = 2 * math.pi * filled / spec["period"]
@@ -131,25 +227,42 @@ def _encode_column(spec: Mapping[str, Any], cells: Sequence[Any]) -> np.ndarray:
     return filled[:, None]
 
 
-def encode_columns(columns: Mapping[str, Sequence[Any]], metadata: Mapping[str, Any]) -> np.ndarray:
+def encode_columns(
+    columns: Mapping[str, Sequence[Any]],
+    metadata: Mapping[str, Any],
+    *,
+    source: str | None = None,
+    lines: Sequence[int] | None = None,
+    refuse_unseen: bool = False,
+) -> np.ndarray:
     """Turns raw column values into the feature matrix, in raw (unnormalized) units.
 
     Applies the encoding described in the module docstring with the column kinds and
-    categories of ``metadata``: numbers parsed, missing values forward-filled, ``hour``
-    and ``month`` as sine and cosine, categories one-hot.
+    categories of ``metadata``: numbers parsed and checked
+    (:func:`check_finite_readings`; a column of ``metadata["log_features"]`` must not be
+    negative), missing values forward-filled, ``hour`` and ``month`` as sine and cosine,
+    categories one-hot.
 
     Args:
         columns: Column name → the column's values in time order (strings as read
             from a CSV, or numbers), for every column in ``metadata["columns"]``.
-        metadata: A time-series bundle's metadata (``columns`` is used).
+        metadata: A time-series bundle's metadata (``columns`` and, if present,
+            ``log_features`` are used).
+        source: What the rows come from (a file, ``"input 'day.csv'"``), named in
+            errors.
+        lines: Each row's line in ``source``, named in errors; positions when ``None``.
+        refuse_unseen: Refuse a category not in the metadata (what a prediction does)
+            instead of encoding it as all zeros (what validation and test rows get).
 
     Returns:
         A float32 array ``[rows, len(metadata["features"])]``; pass windows of it to
         :func:`normalize` to get model inputs.
 
     Raises:
-        ValueError: If a column is absent, a numeric cell is not a number, or a column
-            has no value at all.
+        ValueError: If a column is absent, a numeric cell is not a number, is not
+            finite or does not fit a float32, a logged value is negative, a column has
+            no value at all, or (``refuse_unseen``) a category was not seen in
+            training; the message names the row and the column.
 
     Example:
         >>> rows = encode_columns(columns, bundle.metadata)  # doctest: +SKIP
@@ -165,8 +278,50 @@ def encode_columns(columns: Mapping[str, Sequence[Any]], metadata: Mapping[str, 
     lengths = {len(columns[spec["name"]]) for spec in specs}
     if len(lengths) != 1:
         raise ValueError(f"columns have different lengths {sorted(lengths)}; expected one")
-    encoded = [_encode_column(spec, columns[spec["name"]]) for spec in specs]
+    where = describe_rows(source, lines)
+    logged = set(metadata.get("log_features", ()))
+    encoded = [
+        _encode_column(
+            spec,
+            columns[spec["name"]],
+            where=where,
+            logged=spec["name"] in logged,
+            refuse_unseen=refuse_unseen,
+        )
+        for spec in specs
+    ]
     return np.concatenate(encoded, axis=1).astype("float32")
+
+
+def check_normalizable(raw: np.ndarray, metadata: Mapping[str, Any], *, where: Where) -> None:
+    """Refuses raw rows whose normalized values overflow a float32.
+
+    A reading can fit a float32 and still overflow once divided by a small training
+    standard deviation; the model would then see ``inf``.
+
+    Args:
+        raw: Rows of :func:`encode_columns`, ``[rows, features]``.
+        metadata: A time-series bundle's metadata (``mean``, ``std``, ``features``).
+        where: Names a row from its position.
+
+    Raises:
+        ValueError: Naming the row, the feature, the value and the training statistics.
+
+    Example:
+        >>> check_normalizable(raw[-24:], bundle.metadata, where=str)  # doctest: +SKIP
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = normalize(raw, metadata)
+    bad = ~np.isfinite(scaled)
+    if bad.any():
+        row, feature = (int(index[0]) for index in np.nonzero(bad))
+        name = metadata["features"][feature]
+        raise ValueError(
+            f"{where(row)}, feature {name!r}: {float(raw[row, feature]):.7g} is too far from "
+            f"the training data (mean {metadata['mean'][feature]:.4g}, std "
+            f"{metadata['std'][feature]:.4g}) to normalize in float32; expected a reading "
+            "of that feature's usual magnitude"
+        )
 
 
 def _log_indices(metadata: Mapping[str, Any]) -> list[int]:
@@ -411,28 +566,16 @@ def _check_log_columns(log_columns: Any) -> list[str]:
     return list(log_columns)
 
 
-def _check_logged_values(
-    log_columns: list[str],
-    specs: list[dict[str, Any]],
-    raw: np.ndarray,
-    feature_names: list[str],
-    lines: list[int],
-    file: os.PathLike,
+def _check_logged_columns(
+    log_columns: list[str], specs: list[dict[str, Any]], file: os.PathLike
 ) -> None:
-    """Refuses a logged column that is not a numeric input or holds a negative value."""
+    """Refuses a logged column that is not a numeric input (its values: encode_columns)."""
     numeric = [spec["name"] for spec in specs if spec["kind"] == "numeric"]
     for name in log_columns:
         if name not in numeric:
             raise ValueError(
                 f"log_columns: {name!r} is not a numeric input column of {os.fspath(file)}; "
                 f"expected some of {', '.join(numeric)}"
-            )
-        values = raw[:, feature_names.index(name)]
-        if (values < 0).any():
-            row = int(np.argmax(values < 0))
-            raise ValueError(
-                f"{os.fspath(file)} line {lines[row]}, column {name!r}: {values[row]} is "
-                "negative, but log_columns reads it as log(1 + x); expected values >= 0"
             )
 
 
@@ -451,43 +594,73 @@ def _input_columns(
     return columns if target in columns else [target, *columns]
 
 
-def _read_csv(
-    file: os.PathLike, target: str, features: list[str] | None
+def read_csv_table(
+    handle: Iterable[str], source: str, select: Callable[[list[str]], list[str]]
 ) -> tuple[dict[str, list[str]], list[int]]:
-    """Reads the header, checks the wanted columns, then reads their cells."""
-    name = os.fspath(file)
+    r"""Reads a CSV of readings: the header, the columns ``select`` picks, their cells.
+
+    The one CSV reader of the time-series boundary, for training files and for the
+    windows of a prediction alike.
+
+    Args:
+        handle: The CSV's lines (an open text file, an ``io.StringIO``).
+        source: The file as the user named it, named in every error.
+        select: Maps the header to the columns wanted, raising if one is absent.
+
+    Returns:
+        ``(table, lines)``: column → its cells (strings) in row order, and each row's
+        line number in the file (blank lines are skipped).
+
+    Raises:
+        ValueError: If the text is not UTF-8, has no header or repeats a column name,
+            a row has another number of fields than the header, or a line is not CSV.
+
+    Example:
+        >>> table, lines = read_csv_table(io.StringIO("t,y\n0,1\n"), "x.csv", list)
+        >>> table, lines
+        ({'t': ['0'], 'y': ['1']}, [2])
+    """
+    reader = csv.reader(handle)
     try:
-        with open(file, newline="", encoding="utf-8") as handle:
-            reader = csv.reader(handle)
-            header = [column.strip() for column in next(reader, [])]
-            if not header:
-                raise ValueError(f"{name} is empty; expected a CSV file with a header row")
-            if len(set(header)) != len(header):
-                raise ValueError(f"{name} repeats a column name in its header: {header}")
-            wanted = _input_columns(header, target, features, file)
-            positions = [header.index(column) for column in wanted]
-            rows, lines = [], []
-            for row in reader:
-                if not row:
-                    continue
-                if len(row) != len(header):
-                    raise ValueError(
-                        f"{name} line {reader.line_num} has {len(row)} fields; expected "
-                        f"{len(header)} like the header"
-                    )
-                rows.append([row[position] for position in positions])
-                lines.append(reader.line_num)
+        header = [column.strip() for column in next(reader, [])]
+        if not header:
+            raise ValueError(f"{source} is empty; expected a CSV file with a header row")
+        if len(set(header)) != len(header):
+            raise ValueError(f"{source} repeats a column name in its header: {header}")
+        wanted = select(header)
+        positions = [header.index(column) for column in wanted]
+        rows, lines = [], []
+        for row in reader:
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise ValueError(
+                    f"{source} line {reader.line_num} has {len(row)} fields; expected "
+                    f"{len(header)} like the header"
+                )
+            rows.append([row[position] for position in positions])
+            lines.append(reader.line_num)
     except UnicodeDecodeError as error:
         raise ValueError(
-            f"{name} is not valid UTF-8 text ({error.reason}); expected a UTF-8 CSV file"
+            f"{source} is not valid UTF-8 text ({error.reason}); expected a UTF-8 CSV file"
         ) from None
     except csv.Error as error:  # e.g. a field over the csv module's size limit
         raise ValueError(
-            f"{name} line {reader.line_num} is not readable as CSV ({error}); expected a "
+            f"{source} line {reader.line_num} is not readable as CSV ({error}); expected a "
             "CSV file of readings with a header row"
         ) from None
     cells = [list(column) for column in zip(*rows, strict=True)] or [[] for _ in wanted]
     return dict(zip(wanted, cells, strict=True)), lines
+
+
+def _read_csv(
+    file: os.PathLike, target: str, features: list[str] | None
+) -> tuple[dict[str, list[str]], list[int]]:
+    """Reads the header, checks the wanted columns, then reads their cells."""
+    with open(file, newline="", encoding="utf-8") as handle:
+        return read_csv_table(
+            handle, os.fspath(file), lambda header: _input_columns(header, target, features, file)
+        )
 
 
 def _parse_table(
@@ -506,9 +679,40 @@ def _parse_table(
                 f"{cells[bad[0]]!r} is not a number; the column is numeric (missing values "
                 f"are written {_MISSING_LISTED})"
             )
+        if not bad:
+            check_finite_readings(
+                values, column=column, where=describe_rows(os.fspath(file), lines), cells=cells
+            )
         parsed[column] = cells if bad else values
         missing[column] = int(np.isnan(values).sum()) - len(bad)
     return parsed, missing
+
+
+def _report_gaps(
+    name: str,
+    missing: Mapping[str, int],
+    rows: int,
+    dropped: Mapping[str, int],
+    counts: Mapping[str, int],
+    target: str,
+) -> None:
+    """Says at load time how many cells were filled and windows dropped."""
+    filled = {column: count for column, count in missing.items() if count}
+    listed = ", ".join(f"{column} {count}" for column, count in filled.items())
+    report_dropped(
+        name,
+        dropped=sum(filled.values()),
+        total=rows * len(missing),
+        unit="input cells",
+        reason=f"missing, filled with the last earlier value ({listed})",
+    )
+    report_dropped(
+        name,
+        dropped=sum(dropped.values()),
+        total=sum(counts.values()),
+        unit="windows",
+        reason=f"dropped: their {target!r} target is missing",
+    )
 
 
 def _column_spec(column: str, values: Any, target: str, train: slice) -> dict[str, Any]:
@@ -628,10 +832,12 @@ def load_time_series(
         ValueError: If an argument is out of range (before the file is read); if
             ``target`` or a feature is not a column (the message lists the columns);
             if the file is not UTF-8, a row has the wrong number of fields, a numeric
-            column holds a cell that is not a number (the message names file, line and
-            column), a column has no value; or if a split is shorter than one window or
-            has no window with a known target; or if a ``log_columns`` entry is not a
-            numeric input column or has a negative value.
+            column holds a cell that is not a number, is not finite or does not fit a
+            float32 (the message names file, line and column), a column has no value;
+            or if a split is shorter than one window, has no window with a known target
+            or fewer windows than :data:`rnn_zoo.data.windows.MIN_EXAMPLES` asks; or if
+            a ``log_columns`` entry is not a numeric input column or has a negative
+            value.
         rnn_zoo.data.sources.DataNotFoundError: If no file is found or downloaded.
 
     Example:
@@ -658,14 +864,19 @@ def load_time_series(
         name: leading_count(stop - start - window + 1, fraction)
         for name, (start, stop) in zip(SPLITS, bounds, strict=True)
     }
+    name = os.fspath(file)
+    advice = "use a longer series, a smaller window, other split fractions or a larger fraction"
+    check_split_counts(counts, source=name, unit="windows", fraction=fraction, advice=advice)
     train_rows = slice(0, counts["train"] + window - 1)
 
     parsed, missing = _parse_table(table, lines, target, file)
     specs = [_column_spec(column, values, target, train_rows) for column, values in parsed.items()]
-    feature_names = [name for spec in specs for name in _feature_names(spec)]
-    raw = encode_columns(parsed, {"columns": specs}).astype("float64")
-    _check_logged_values(log_columns, specs, raw, feature_names, lines, file)
-    logged = [feature_names.index(name) for name in log_columns]
+    _check_logged_columns(log_columns, specs, file)
+    feature_names = [feature for spec in specs for feature in _feature_names(spec)]
+    raw = encode_columns(
+        parsed, {"columns": specs, "log_features": log_columns}, source=name, lines=lines
+    ).astype("float64")
+    logged = [feature_names.index(feature) for feature in log_columns]
     mean, std = _statistics(_logged(raw, logged)[train_rows])
     target_index = feature_names.index(target)
     shifted = _targets_by_window_start(parsed[target], window)
@@ -688,27 +899,37 @@ def load_time_series(
         "missing_values": missing,
         "log_features": log_columns,
     }
+    for split, (start, _) in zip(SPLITS, bounds, strict=True):
+        kept = int(known[start : start + counts[split]].sum())
+        if kept == 0:
+            raise ValueError(
+                f"{name}: every {split} window has a missing {target!r} target; "
+                "expected at least one known target per split"
+            )
+        metadata["windows"][split] = kept
+        metadata["dropped_windows"][split] = counts[split] - kept
+    check_split_counts(
+        metadata["windows"],
+        source=f"{name} (windows with a known {target!r} target)",
+        unit="windows",
+        fraction=fraction,
+        advice=advice,
+    )
+    _report_gaps(name, missing, len(lines), metadata["dropped_windows"], counts, target)
     inputs = normalize(raw, metadata)
     targets = ((shifted - mean[target_index]) / std[target_index]).astype("float32")
     datasets = {}
-    for name, (start, _) in zip(SPLITS, bounds, strict=True):
-        kept = int(known[start : start + counts[name]].sum())
-        if kept == 0:
-            raise ValueError(
-                f"{os.fspath(file)}: every {name} window has a missing {target!r} target; "
-                "expected at least one known target per split"
-            )
-        metadata["windows"][name] = kept
-        metadata["dropped_windows"][name] = counts[name] - kept
-        datasets[name] = _windows(
+    for split, (start, _) in zip(SPLITS, bounds, strict=True):
+        kept = metadata["windows"][split]
+        datasets[split] = _windows(
             inputs,
             targets,
             start,
-            counts[name],
+            counts[split],
             input_width,
             kept=kept,
             batch_size=batch_size,
-            shuffle_buffer=kept if name == "train" else 0,
+            shuffle_buffer=kept if split == "train" else 0,
             seed=seed,
         )
     return DataBundle(

@@ -37,6 +37,7 @@ spaces, id 0 padding, id 1 ``[UNK]``) are fitted on the train split only.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import tempfile
 import unicodedata
@@ -62,8 +63,10 @@ from rnn_zoo.data.windows import (
     SPLITS,
     check_data_fraction,
     check_split,
+    check_split_counts,
     finish_pipeline,
     leading_count,
+    report_dropped,
     split_bounds,
 )
 from rnn_zoo.files import atomic_path
@@ -293,6 +296,17 @@ def pairs_file(path: str | os.PathLike | None = None) -> Path:
             ) from error
 
 
+def _first_undecodable_line(path: str | os.PathLike) -> int:
+    """The number of the first line of a file that is not UTF-8 (0 if none is)."""
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 0
+
+
 def read_pairs(path: str | os.PathLike) -> tuple[list[str], list[str], int]:
     """Reads the first two tab-separated fields of every line.
 
@@ -303,20 +317,35 @@ def read_pairs(path: str | os.PathLike) -> tuple[list[str], list[str], int]:
         ``(english, french, malformed)``: the sentences, and how many lines had
         fewer than two fields (skipped).
 
+    Raises:
+        ValueError: If the file is not UTF-8 text, or no line has two tab-separated
+            fields; the message names the file.
+
     Example:
         >>> english, french, _ = read_pairs("../shared/data/fra-eng/fra.txt")  # doctest: +SKIP
         >>> english[0], french[0]
         ('Go.', 'Va !')
     """
     english, french, malformed = [], [], 0
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            fields = line.rstrip("\r\n").split("\t")
-            if len(fields) < 2:
-                malformed += 1
-                continue
-            english.append(fields[0])
-            french.append(fields[1])
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                fields = line.rstrip("\r\n").split("\t")
+                if len(fields) < 2:
+                    malformed += 1
+                    continue
+                english.append(fields[0])
+                french.append(fields[1])
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{os.fspath(path)} line {_first_undecodable_line(path)} is not valid UTF-8 text "
+            f"({error.reason}); expected English<TAB>French lines in UTF-8"
+        ) from None
+    if not english:
+        raise ValueError(
+            f"{os.fspath(path)} holds no line with two tab-separated fields ({malformed} "
+            "lines read); expected English<TAB>French lines, as in manythings.org's fra.txt"
+        )
     return english, french, malformed
 
 
@@ -427,8 +456,11 @@ def load_translation_pairs(
 
     Raises:
         TypeError: If an argument has the wrong type.
-        ValueError: If an argument is out of range (before any file is read), or a
-            zip is unreadable.
+        ValueError: If an argument is out of range (before any file is read), a
+            zip is unreadable, the file is not UTF-8 or holds no pair, or a split
+            keeps fewer pairs than :data:`rnn_zoo.data.windows.MIN_EXAMPLES` asks.
+            Skipped lines and dropped pairs are counted in ``metadata`` and said at
+            load time through the ``rnn_zoo`` logger.
         rnn_zoo.data.sources.DataNotFoundError: If no file is found or downloaded.
         rnn_zoo.data.sources.ChecksumError: If a file found by name is not the pinned one.
 
@@ -442,17 +474,41 @@ def load_translation_pairs(
     fraction, split = _check_arguments(
         batch_size, seed, fraction, split, max_length, max_tokens, bleu_sentences
     )
-    english, french, malformed = read_pairs(pairs_file(path))
+    file = pairs_file(path)
+    english, french, malformed = read_pairs(file)
+    lines = len(english) + malformed
+    report_dropped(
+        os.fspath(file),
+        dropped=malformed,
+        total=lines,
+        unit="lines",
+        reason="skipped: fewer than two tab-separated fields (English<TAB>French)",
+        level=logging.WARNING,
+    )
     normalizer = TextNormalizer()
     english, french = normalizer(tf.constant(english)), normalizer(tf.constant(french))
     short = (_token_counts(english) <= max_length) & (_token_counts(french) <= max_length)
     english, french = english.numpy()[short], french.numpy()[short]
+    report_dropped(
+        os.fspath(file),
+        dropped=int((~short).sum()),
+        total=len(short),
+        unit="pairs",
+        reason=f"dropped: a sentence longer than max_length={max_length} tokens",
+    )
 
     order = np.random.default_rng(seed).permutation(len(english))
     splits = {}
     for name, (start, stop) in zip(SPLITS, split_bounds(len(order), split), strict=True):
         chosen = order[start:stop][: leading_count(stop - start, fraction)]
         splits[name] = (english[chosen], french[chosen])
+    check_split_counts(
+        {name: len(pair[0]) for name, pair in splits.items()},
+        source=f"{os.fspath(file)} (max_length={max_length})",
+        unit="pairs",
+        fraction=fraction,
+        advice="use more pairs, a larger max_length or a larger fraction",
+    )
 
     source_vectorizer = build_translation_vectorizer(max_tokens=source_max_tokens)
     source_vectorizer.adapt(splits["train"][0], batch_size=4096)
@@ -476,7 +532,7 @@ def load_translation_pairs(
         "start_token": START_TOKEN,
         "end_token": END_TOKEN,
         "normalization": NORMALIZATION,
-        "lines_read": len(short) + malformed,
+        "lines_read": lines,
         "malformed_lines": malformed,
         "dropped_too_long": int((~short).sum()),
         "pairs_kept": int(short.sum()),

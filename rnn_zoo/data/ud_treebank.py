@@ -34,6 +34,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,13 @@ import tensorflow as tf
 
 from rnn_zoo.data.bundle import DataBundle
 from rnn_zoo.data.sources import RemoteFile, resolve_file
-from rnn_zoo.data.windows import SPLITS, batch_by_length, check_data_fraction, leading_count
+from rnn_zoo.data.windows import (
+    SPLITS,
+    batch_by_length,
+    check_data_fraction,
+    check_split_counts,
+    leading_count,
+)
 from rnn_zoo.validation import check_bool, check_int
 
 _URL = "https://raw.githubusercontent.com/UniversalDependencies/UD_English-EWT/r2.16/"
@@ -93,6 +100,7 @@ OOV_TOKEN = "[UNK]"
 LENGTH_BUCKETS = (8, 16, 24, 32, 48, 64)
 
 _FIELDS = 10
+_TOKEN_ID = re.compile(r"[1-9][0-9]*(-[1-9][0-9]*)?|(0|[1-9][0-9]*)\.[1-9][0-9]*")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +119,11 @@ def _parse_line(line: str, path: Path, number: int) -> tuple[str, str] | None:
             "the file is cut short or is not CoNLL-U"
         )
     token_id, form, _, tag = fields[:4]
+    if not _TOKEN_ID.fullmatch(token_id):
+        raise ValueError(
+            f"{path}, line {number}: token ID {token_id!r} is not a number; expected a word "
+            "index (1, 2, ...), a multiword-token range (1-2) or an empty node (8.1)"
+        )
     if "-" in token_id or "." in token_id:  # a multiword-token range or an empty node
         return None
     if tag not in UPOS_TAGS:
@@ -132,8 +145,9 @@ def read_conllu(path: str | os.PathLike) -> list[Sentence]:
 
     Raises:
         ValueError: If the file is not UTF-8, holds a line that is not ten
-            tab-separated fields (a file cut in the middle of a line, say) or an
-            unknown tag, or holds no sentence; the message names the file and line.
+            tab-separated fields (a file cut in the middle of a line, say), a token ID
+            that is not a number, range or empty node, or an unknown tag, or holds no
+            sentence; the message names the file and line.
 
     Example:
         >>> sentences = read_conllu("../shared/data/ud_english_ewt/en_ewt-ud-dev.conllu")
@@ -368,7 +382,8 @@ def load_conllu(
         TypeError: If an argument has the wrong type.
         ValueError: If an argument is out of range or ``path`` is a file (before any
             file is read), or a file is not readable CoNLL-U (the message names the
-            file and line).
+            file and line), or ``fraction`` leaves a split fewer sentences than
+            :data:`rnn_zoo.data.windows.MIN_EXAMPLES` asks.
         rnn_zoo.data.sources.DataNotFoundError: If a file is nowhere to be found.
         rnn_zoo.data.sources.ChecksumError: If a copy found by name is not the
             published file.
@@ -395,6 +410,12 @@ def load_conllu(
     for split in SPLITS:
         sentences = read_conllu(resolve_file(TREEBANK_FILES[split], path))
         splits[split] = sentences[: leading_count(len(sentences), fraction)]
+    check_split_counts(
+        {split: len(sentences) for split, sentences in splits.items()},
+        source="the UD English EWT treebank",
+        unit="sentences",
+        fraction=fraction,
+    )
     train = splits["train"]
     metadata = {
         "word_vocabulary": word_vocabulary(train, max_words=max_words, min_count=min_word_count),

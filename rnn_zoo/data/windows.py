@@ -4,13 +4,20 @@ Every loader splits its data by position (the earliest part trains, later parts
 validate and test, so nothing from the future leaks into training), may keep only a
 leading ``fraction`` of each split for quick runs, and finishes each split the same
 way: cached, shuffled with a seed (train only), batched and prefetched.
+
+Every loader also refuses splits too small to mean anything (:func:`check_split_counts`:
+at least :data:`MIN_EXAMPLES` examples in each split, whatever an example is for that
+dataset), and says at load time how many lines or examples it dropped or filled in
+(:func:`report_dropped`, through the ``rnn_zoo`` logger, which the command line prints
+as ``rnn-zoo: ...``).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,6 +26,12 @@ import tensorflow as tf
 from rnn_zoo.validation import check_float
 
 SPLITS = ("train", "validation", "test")
+MIN_EXAMPLES = {"train": 16, "validation": 2, "test": 2}
+"""The fewest examples (images, reviews, windows, sequences, pairs, sentences) each split
+must hold: fewer cannot train a model or measure one (a test accuracy of 1.0 on one
+image says nothing). :func:`check_split_counts` enforces it in every loader."""
+
+logger = logging.getLogger("rnn_zoo.data")
 
 
 def check_data_fraction(fraction: Any) -> float:
@@ -255,3 +268,77 @@ def keep_leading(splits: dict[str, Arrays], fraction: float) -> dict[str, Arrays
         split: tuple(array[: leading_count(len(array), fraction)] for array in pair)
         for split, pair in splits.items()
     }
+
+
+def check_split_counts(
+    counts: Mapping[str, int],
+    *,
+    source: str,
+    unit: str = "examples",
+    fraction: float = 1.0,
+    advice: str = "use more data or a larger fraction",
+) -> dict[str, int]:
+    """Refuses splits that hold fewer examples than :data:`MIN_EXAMPLES`.
+
+    Args:
+        counts: How many examples each of ``train``, ``validation`` and ``test`` holds,
+            after ``fraction``.
+        source: What the examples come from (a file, a folder, a dataset name), named
+            in the message.
+        unit: What an example is, e.g. ``"windows"`` or ``"sentences"``.
+        fraction: The loader's ``fraction``; named in the message when below 1.
+        advice: What the user can change, ending the message.
+
+    Returns:
+        The counts, as a plain dict in :data:`SPLITS` order.
+
+    Raises:
+        ValueError: If a split holds fewer examples than its minimum; the message lists
+            every split's count and every minimum.
+
+    Example:
+        >>> check_split_counts({"train": 100, "validation": 10, "test": 10}, source="x.csv")
+        {'train': 100, 'validation': 10, 'test': 10}
+    """
+    counts = {split: int(counts[split]) for split in SPLITS}
+    if all(counts[split] >= MIN_EXAMPLES[split] for split in SPLITS):
+        return counts
+    held = ", ".join(f"{split} {count}" for split, count in counts.items())
+    needed = ", ".join(f"{split} {MIN_EXAMPLES[split]}" for split in SPLITS)
+    kept = f" with fraction={fraction!r}" if fraction < 1 else ""
+    raise ValueError(
+        f"{source}{kept} gives {held} {unit}: too few to train and evaluate on; each split "
+        f"needs at least {needed} {unit} ({advice})"
+    )
+
+
+def report_dropped(
+    source: str,
+    *,
+    dropped: int,
+    total: int,
+    unit: str,
+    reason: str,
+    level: int = logging.INFO,
+) -> None:
+    """Says at load time, through the ``rnn_zoo`` logger, how many items a loader dropped.
+
+    Nothing is logged when nothing was dropped.
+
+    Args:
+        source: The file or dataset, named first.
+        dropped: How many items were dropped (or filled in).
+        total: How many there were.
+        unit: What an item is, e.g. ``"lines"``.
+        reason: Why, e.g. ``"without two tab-separated fields"``.
+        level: The logging level: ``logging.WARNING`` for malformed data,
+            ``logging.INFO`` for what a setting drops by design.
+
+    Example:
+        >>> report_dropped("fra.txt", dropped=3, total=90, unit="lines", reason="without a tab")
+    """
+    if dropped:
+        share = 100 * dropped / max(total, 1)
+        logger.log(
+            level, "%s: %d of %d %s (%.1f%%) %s", source, dropped, total, unit, share, reason
+        )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import keras
@@ -66,7 +64,12 @@ def read_windows(inputs: Sequence[str], metadata: dict[str, Any], shape) -> np.n
 
     Each CSV has the columns of the training data (the PM2.5 file's header, say);
     its last ``input_width`` rows are encoded as in training (categories one-hot,
-    hour and month as sine and cosine) but not normalized.
+    hour and month as sine and cosine) but not normalized. The rows are checked as
+    the training file was, by the same code (:func:`rnn_zoo.data.time_series.read_csv_table`
+    and :func:`~rnn_zoo.data.time_series.encode_columns`): finite numbers a float32
+    holds, no negative value in a column read as ``log(1 + x)``, only categories seen
+    in training; and each window must normalize to finite model inputs. Each file is
+    UTF-8 of at most :data:`rnn_zoo.data.raw_inputs.MAX_INPUT_BYTES` (10 MiB).
 
     Args:
         inputs: CSV paths.
@@ -77,24 +80,46 @@ def read_windows(inputs: Sequence[str], metadata: dict[str, Any], shape) -> np.n
         float32 windows ``[n, input_width, features]`` in raw units.
 
     Raises:
-        ValueError: If a file is missing, lacks a column or has too few rows.
+        ValueError: If a file is missing, too large or not UTF-8, lacks a column, has
+            too few rows, or a value is refused (the message names the input, its line
+            and column, and what is accepted).
 
     Example:
         >>> read_windows(["last_day.csv"], metadata, (24, 15)).shape  # doctest: +SKIP
         (1, 24, 15)
     """
+    import functools
+    import io
+
+    from rnn_zoo.data.raw_inputs import read_input_text
+    from rnn_zoo.data.time_series import check_normalizable, describe_rows, read_csv_table
+
     width = metadata["input_width"]
+    needed = [spec["name"] for spec in metadata["columns"]]
+
+    def select(header: list[str], name: str) -> list[str]:
+        absent = [column for column in needed if column not in header]
+        if absent:
+            raise ValueError(
+                f"input {name!r} lacks the column(s) {', '.join(map(repr, absent))}; expected "
+                f"every column the model was trained on: {', '.join(needed)}"
+            )
+        return needed
+
     windows = []
     for name in inputs:
-        path = Path(name)
-        if not path.is_file():
-            raise ValueError(f"input {name!r} is not a file; expected a CSV of readings")
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-        if len(rows) < width:
+        text = read_input_text(name, expected="a UTF-8 CSV of readings with a header row")
+        source = f"input {name!r}"
+        table, lines = read_csv_table(
+            io.StringIO(text, newline=None), source, functools.partial(select, name=name)
+        )
+        if len(lines) < width:
             raise ValueError(
-                f"input {name!r} has {len(rows)} rows; expected at least input_width={width}"
+                f"input {name!r} has {len(lines)} rows; expected at least input_width={width}"
             )
-        columns = {key: [row[key] for row in rows[-width:]] for key in rows[0]}
-        windows.append(encode_columns(columns, metadata))
+        columns = {column: cells[-width:] for column, cells in table.items()}
+        rows = lines[-width:]
+        window = encode_columns(columns, metadata, source=source, lines=rows, refuse_unseen=True)
+        check_normalizable(window, metadata, where=describe_rows(source, rows))
+        windows.append(window)
     return np.stack(windows)
