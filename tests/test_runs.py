@@ -212,9 +212,21 @@ def test_a_consistently_edited_run_json_is_named(run_copy, edit, fragment, capsy
 
 
 def test_a_model_file_keras_cannot_read_is_named(run_copy, capsys):
-    (run_copy / "model.keras").write_bytes(b"PK\x03\x04 not really a zip")
+    import zipfile
+
+    with zipfile.ZipFile(run_copy / "model.keras", "w") as archive:
+        archive.writestr("config.json", "not a Keras config")
     rehash(run_copy)
     with pytest.raises(RunIntegrityError, match="could not be loaded as a Keras model") as error:
+        load_run(run_copy)
+    assert str(run_copy / "model.keras") in str(error.value)
+    assert_cli_refuses(run_copy, capsys, "model.keras")
+
+
+def test_a_model_file_that_is_not_a_zip_is_named(run_copy, capsys):
+    (run_copy / "model.keras").write_bytes(b"PK\x03\x04 not really a zip")
+    rehash(run_copy)
+    with pytest.raises(RunIntegrityError, match="is not a zip archive") as error:
         load_run(run_copy)
     assert str(run_copy / "model.keras") in str(error.value)
     assert_cli_refuses(run_copy, capsys, "model.keras")

@@ -233,7 +233,7 @@ def test_default_lookup_uses_the_data_dir_variable(shared_data, monkeypatch, ext
         ({"batch_size": 0}, ValueError, ["batch_size", "0"]),
         ({"batch_size": False}, TypeError, ["batch_size", "False"]),
         ({"seed": 1.5}, TypeError, ["seed"]),
-        ({"max_tokens": 2}, ValueError, ["max_tokens", ">= 3"]),
+        ({"max_tokens": 2}, ValueError, ["max_tokens", "[3, "]),
         ({"sequence_length": 0}, ValueError, ["sequence_length"]),
         ({"vectorize": 1}, TypeError, ["vectorize"]),
         ({"bucket_by_length": "yes"}, TypeError, ["bucket_by_length"]),
