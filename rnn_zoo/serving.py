@@ -67,9 +67,10 @@ def graph_check(condition, template: str, *values) -> tf.Operation:
 
     Args:
         condition: Scalar bool tensor: what must hold.
-        template: The message, with one ``{}`` per value (``tf.strings.format``); name
-            the argument and say what is accepted.
-        *values: Tensors shown in the message, in full (no ``...`` summary).
+        template: The message, with one ``{}`` per value; name the argument and say
+            what is accepted.
+        *values: Tensors shown in the message in full: numbers as ``tf.strings.format``
+            writes them (``[1 2 3]``), strings unquoted (``[DEWP, TEMP]``).
 
     Returns:
         The assertion op; run what it guards under ``tf.control_dependencies``.
@@ -77,8 +78,26 @@ def graph_check(condition, template: str, *values) -> tf.Operation:
     Example:
         >>> check = graph_check(n <= 10, "n={} is over the cap 10", n)  # doctest: +SKIP
     """
-    message = tf.strings.format(template, list(values), summarize=-1) if values else template
-    return tf.debugging.Assert(condition, [message], summarize=-1)
+    pieces = template.split("{}")
+    if len(pieces) != len(values) + 1:
+        raise ValueError(
+            f"template {template!r} has {len(pieces) - 1} {{}} for {len(values)} values"
+        )
+    parts = [pieces[0]]
+    for value, piece in zip(values, pieces[1:], strict=True):
+        parts += [_shown(tf.convert_to_tensor(value)), piece]
+    return tf.debugging.Assert(condition, [tf.strings.join(parts)], summarize=-1)
+
+
+def _shown(value: tf.Tensor) -> tf.Tensor:
+    """A value as one string: strings unquoted and comma-separated, numbers in full."""
+    if value.dtype != tf.string:
+        return tf.strings.format("{}", value, summarize=-1)
+    if value.shape.rank == 0:
+        return value
+    return tf.strings.join(
+        ["[", tf.strings.reduce_join(tf.reshape(value, [-1]), separator=", "), "]"]
+    )
 
 
 def pad_rows(tensor: tf.Tensor, rows, filler: tf.Tensor) -> tf.Tensor:
