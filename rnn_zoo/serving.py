@@ -15,11 +15,36 @@ process, so the two always agree. A module knows three things about its family:
 The head the registry entry declares (``"logits"``, ``"probabilities"`` or
 ``"values"``) decides :meth:`ServingModule.probabilities`: logits pass through a
 softmax (a sigmoid for one unit), probabilities pass as they are.
+
+Every family builds its signatures with :meth:`ServingModule.signature`, which makes
+the serving contract the same for all of them:
+
+- **Declared shapes are enforced in the graph.** A SavedModel's signature does not
+  check the shape of what it is fed (TensorFlow Serving and ``tf.saved_model.load``
+  pass any shape through, and the graph's static shapes are wrong then), so the first
+  op on every input is an ``EnsureShape`` against its ``TensorSpec``: a wrong rank or
+  a wrong fixed dimension fails there, before any preprocessing, with an
+  ``InvalidArgumentError`` ("Shape of tensor images [3,28,27] is not compatible with
+  expected shape [?,28,28]"). In process, the concrete function refuses it even
+  earlier, with a ``TypeError``.
+- **Any batch size, 0 included.** Arguments whose spec has a ``None`` first dimension
+  are the batch. An empty batch is padded with one row of the signature's example
+  (:meth:`ServingModule.example_inputs`) and every output is cut back to 0 rows, so
+  an empty batch gives empty outputs in every family instead of a shape error deep in
+  a model.
+- **Bounded compilation.** :func:`call_in_buckets` runs a compiled (XLA) model call
+  on a few bucket batch sizes only (:data:`BATCH_BUCKETS`), so a server meets at
+  most ``len(BATCH_BUCKETS)`` compilations, however its batch sizes vary.
+
+:func:`graph_check` is the in-graph refusal they use, and families use for their own
+values (finite readings, caps): an assertion whose message is formatted in the graph
+with the offending values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
@@ -28,6 +53,121 @@ import tensorflow as tf
 
 from rnn_zoo.registry import HEADS
 from rnn_zoo.validation import check_choice
+
+# The batch sizes a bucketed model call runs at: a batch is padded up to the next one,
+# and a larger batch runs in chunks of the largest. Each size compiles once under XLA
+# (about 1 s on a CPU); the ratio between neighbours bounds the padding at 2x (1.5x
+# past 32, where padded rows cost as much as real ones).
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 48, 64, 96, 128)
+
+
+def graph_check(condition, template: str, *values) -> tf.Operation:
+    """An in-graph assertion whose message is formatted with the offending values.
+
+    Args:
+        condition: Scalar bool tensor: what must hold.
+        template: The message, with one ``{}`` per value; name the argument and say
+            what is accepted.
+        *values: Tensors shown in the message in full: numbers as ``tf.strings.format``
+            writes them (``[1 2 3]``), strings unquoted (``[DEWP, TEMP]``).
+
+    Returns:
+        The assertion op; run what it guards under ``tf.control_dependencies``.
+
+    Example:
+        >>> check = graph_check(n <= 10, "n={} is over the cap 10", n)  # doctest: +SKIP
+    """
+    pieces = template.split("{}")
+    if len(pieces) != len(values) + 1:
+        raise ValueError(
+            f"template {template!r} has {len(pieces) - 1} {{}} for {len(values)} values"
+        )
+    parts = [pieces[0]]
+    for value, piece in zip(values, pieces[1:], strict=True):
+        parts += [_shown(tf.convert_to_tensor(value)), piece]
+    return tf.debugging.Assert(condition, [tf.strings.join(parts)], summarize=-1)
+
+
+def _shown(value: tf.Tensor) -> tf.Tensor:
+    """A value as one string: strings unquoted and comma-separated, numbers in full."""
+    if value.dtype != tf.string:
+        return tf.strings.format("{}", value, summarize=-1)
+    if value.shape.rank == 0:
+        return value
+    return tf.strings.join(
+        ["[", tf.strings.reduce_join(tf.reshape(value, [-1]), separator=", "), "]"]
+    )
+
+
+def pad_rows(tensor: tf.Tensor, rows, filler: tf.Tensor) -> tf.Tensor:
+    """``tensor`` followed by copies of ``filler`` (one row) up to ``rows`` rows.
+
+    Args:
+        tensor: ``[n, ...]``.
+        rows: The row count wanted, at least ``n``.
+        filler: ``[1, ...]``, the row to repeat.
+
+    Returns:
+        ``[rows, ...]``.
+
+    Example:
+        >>> pad_rows(tf.zeros([0, 2]), 1, tf.ones([1, 2])).shape
+        TensorShape([1, 2])
+    """
+    extra = tf.maximum(rows - tf.shape(tensor)[0], 0)
+    return tf.concat([tensor, tf.repeat(filler, extra, axis=0)], axis=0)
+
+
+def call_in_buckets(
+    function: Callable[[tf.Tensor], tf.Tensor],
+    batch: tf.Tensor,
+    buckets: Sequence[int] = BATCH_BUCKETS,
+) -> tf.Tensor:
+    """Calls ``function`` on ``batch`` at bucket batch sizes only; same result as one call.
+
+    The rows past a whole number of chunks of the largest bucket are padded (with copies
+    of the batch's last row) to the next bucket; the whole chunks run one by one in a
+    loop. So an XLA-compiled ``function`` is compiled for at most ``len(buckets)``
+    shapes, whatever the batch sizes served.
+
+    Args:
+        function: Takes ``[rows, ...]`` and returns ``[rows, ...]``, row by row
+            independent (a model call).
+        batch: ``[n, ...]`` with ``n >= 1`` (signatures pad an empty batch first).
+        buckets: Increasing batch sizes, the first 1.
+
+    Returns:
+        ``function(batch)``: ``[n, ...]``.
+
+    Example:
+        >>> call_in_buckets(model_call, ids)  # doctest: +SKIP
+    """
+    largest = buckets[-1]
+    rows = tf.shape(batch)[0]
+    chunks = rows // largest
+    whole = chunks * largest
+    tail = batch[whole:]
+    tail_rows = rows - whole
+    size = tf.gather(tf.constant(buckets), tf.searchsorted(tf.constant(buckets), [tail_rows]))[0]
+    tail_outputs = function(pad_rows(tail, size, batch[-1:]))[:tail_rows]
+    row_shape = tail_outputs.shape[1:]
+
+    def run_chunk(index, outputs):
+        chunk = tf.ensure_shape(
+            batch[index * largest : (index + 1) * largest], [largest, *batch.shape[1:]]
+        )
+        return index + 1, outputs.write(index, function(chunk))
+
+    _, outputs = tf.while_loop(
+        lambda index, _: index < chunks,
+        run_chunk,
+        (
+            tf.constant(0),
+            tf.TensorArray(tail_outputs.dtype, size=chunks, element_shape=[largest, *row_shape]),
+        ),
+    )
+    head = tf.reshape(outputs.stack(), tf.concat([[whole], tf.shape(tail_outputs)[1:]], 0))
+    return tf.concat([head, tail_outputs], axis=0)
 
 
 class ServingModule(tf.Module):
@@ -55,6 +195,80 @@ class ServingModule(tf.Module):
         self.metadata = metadata
         self.model_variables = list(model.variables)
         self.head = head
+
+    def signature(
+        self,
+        function: Callable[..., dict[str, tf.Tensor]],
+        specs: dict[str, tf.TensorSpec],
+        examples: dict[str, Any] | None = None,
+    ):
+        """Traces ``function`` as a signature that holds the serving contract.
+
+        The signature checks every input's shape against its spec before anything
+        else (``tf.ensure_shape``), pads an empty batch with one example row and cuts
+        the outputs back to the batch. Arguments with a ``None`` first dimension are
+        the batch; then every output must be batch-major.
+
+        Args:
+            function: Takes the arguments named in ``specs``; returns a dict of tensors.
+            specs: Argument name → spec, in the signature's argument order. Declare
+                every dimension the model fixes.
+            examples: Valid arguments to pad an empty batch with (their first row);
+                defaults to :meth:`example_inputs`, which feed the main signature.
+
+        Returns:
+            The concrete function, callable by keyword or position.
+
+        Example:
+            >>> self.serving_default = self.signature(
+            ...     self._classify, {"images": tf.TensorSpec([None, 28, 28], tf.uint8)}
+            ... )  # doctest: +SKIP
+        """
+        specs = {
+            name: tf.TensorSpec(spec.shape, spec.dtype, name=name) for name, spec in specs.items()
+        }
+        batched = [
+            name for name, spec in specs.items() if spec.shape.rank and spec.shape[0] is None
+        ]
+        if batched:
+            examples = self.example_inputs() if examples is None else examples
+            fillers = {
+                name: tf.constant(np.asarray(examples[name])[:1], specs[name].dtype)
+                for name in batched
+            }
+        parameters = [
+            inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in specs
+        ]
+
+        def served(*args, **kwargs):
+            inputs = served.__signature__.bind(*args, **kwargs).arguments
+            # The loaded signature passes any shape through, and the graph was built for
+            # the declared one: EnsureShape refuses another at run time, naming the
+            # argument, the shape fed and the shape declared.
+            inputs = {
+                name: tf.ensure_shape(inputs[name], spec.shape) for name, spec in specs.items()
+            }
+            if not batched:
+                return function(**inputs)
+            rows = tf.shape(inputs[batched[0]])[0]
+            agree = [
+                graph_check(
+                    tf.equal(tf.shape(inputs[name])[0], rows),
+                    f"{name} has {{}} rows but {batched[0]} has {{}}; expected one row each",
+                    tf.shape(inputs[name])[0],
+                    rows,
+                )
+                for name in batched[1:]
+            ]
+            with tf.control_dependencies(agree):
+                rows = tf.identity(rows)
+            for name in batched:
+                inputs[name] = pad_rows(inputs[name], tf.maximum(rows, 1), fillers[name])
+            return {key: value[:rows] for key, value in function(**inputs).items()}
+
+        served.__signature__ = inspect.Signature(parameters)
+        served.__name__ = getattr(function, "__name__", "served").lstrip("_") or "served"
+        return tf.function(served).get_concrete_function(*specs.values())
 
     def signatures(self) -> dict[str, Any]:
         """Returns the signatures to export, name → concrete function.

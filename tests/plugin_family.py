@@ -40,8 +40,8 @@ class BagOfWordsServing(ServingModule):
     def __init__(self, model, metadata, *, head):
         super().__init__(model, metadata, head=head)
         self.vectorizer = build_vectorizer(metadata["vocabulary"], metadata["sequence_length"])
-        spec = tf.TensorSpec([None], tf.string, name="texts")
-        self.serving_default = tf.function(self._classify).get_concrete_function(spec)
+        texts = tf.TensorSpec([None], tf.string)
+        self.serving_default = self.signature(self._classify, {"texts": texts})
 
     def _classify(self, texts):
         logits = self.model(self.vectorizer(texts), training=False)

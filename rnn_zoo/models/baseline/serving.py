@@ -26,8 +26,8 @@ class ImageClassifierServing(ServingModule):
     def __init__(self, model: keras.Model, metadata: dict[str, Any], *, head: str):
         super().__init__(model, metadata, head=head)
         self.class_names = tf.constant(metadata["class_names"])
-        spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.uint8, name="images")
-        self.serving_default = tf.function(self._classify).get_concrete_function(spec)
+        spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.uint8)
+        self.serving_default = self.signature(self._classify, {"images": spec})
 
     def _classify(self, images):
         probabilities = self.probabilities(self.model(tf.cast(images, tf.float32), training=False))

@@ -10,14 +10,17 @@ import numpy as np
 import tensorflow as tf
 
 from rnn_zoo.data.time_series import FeatureScaling, encode_columns
-from rnn_zoo.serving import ServingModule
+from rnn_zoo.serving import ServingModule, graph_check
 
 
 class ForecasterServing(ServingModule):
     """``windows`` float32 ``[batch, width, features]`` in raw units → ``forecast`` ``[batch]``.
 
     Normalization (and the ``log(1 + x)`` of skewed features) runs in the graph; the
-    forecast comes back in the target's raw units.
+    forecast comes back in the target's raw units. A window holding NaN or an infinity
+    is refused in the graph (``InvalidArgumentError`` naming the windows and feature
+    columns that hold them) rather than forecast as NaN; so is a negative reading of a
+    feature read as ``log(1 + x)``.
 
     Args:
         model: The trained forecaster over normalized windows.
@@ -31,14 +34,36 @@ class ForecasterServing(ServingModule):
         super().__init__(model, metadata, head=head)
         self.scaling = FeatureScaling.from_metadata(metadata)
         self.logged = tf.constant(self.scaling.log_features, tf.int32)
-        spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32, name="windows")
-        self.serving_default = tf.function(self._forecast).get_concrete_function(spec)
+        features = len(self.scaling.mean)
+        names = metadata.get("features") or [f"feature {index}" for index in range(features)]
+        self.feature_names = tf.constant([str(name) for name in names])
+        spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
+        self.serving_default = self.signature(self._forecast, {"windows": spec})
 
     def _forecast(self, windows):
-        tf.debugging.assert_non_negative(
-            tf.gather(windows, self.logged, axis=-1),
-            message="features read as log(1 + x) must not be negative",
-        )
+        finite = tf.math.is_finite(windows)
+        bad_windows = tf.where(tf.logical_not(tf.reduce_all(finite, axis=[1, 2])))[:, 0]
+        bad_features = tf.logical_not(tf.reduce_all(finite, axis=[0, 1]))
+        logged = tf.gather(windows, self.logged, axis=-1)
+        checks = [
+            graph_check(
+                tf.reduce_all(finite),
+                "windows {} hold NaN or infinity in features {}; expected finite readings "
+                "in raw units",
+                bad_windows,
+                tf.boolean_mask(self.feature_names, bad_features),
+            ),
+            graph_check(
+                tf.reduce_all(tf.logical_not(logged < 0)),
+                "windows hold negative readings of features {}, which are read as "
+                "log(1 + x); expected values >= 0",
+                tf.boolean_mask(
+                    tf.gather(self.feature_names, self.logged), tf.reduce_any(logged < 0, [0, 1])
+                ),
+            ),
+        ]
+        with tf.control_dependencies(checks):
+            windows = tf.identity(windows)
         normalized = self.model(self.scaling(windows), training=False)
         forecast = self.scaling.target_from_outputs(normalized)
         return {"forecast": tf.reshape(forecast, [tf.shape(windows)[0], -1])[:, 0]}
@@ -52,7 +77,7 @@ class ForecasterServing(ServingModule):
         """
         rng = np.random.default_rng(0)
         mean, std = np.array(self.metadata["mean"]), np.array(self.metadata["std"])
-        width = self.model.input_shape[1]
+        width = self.model.input_shape[1] or self.metadata["input_width"]
         raw = mean + std * rng.normal(size=(4, width, len(mean)))
         logged = list(self.scaling.log_features)
         raw[..., logged] = np.expm1(raw[..., logged])  # back from log(1 + x) to raw units

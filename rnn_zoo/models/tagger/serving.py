@@ -33,8 +33,8 @@ class TaggerServing(ServingModule):
         self.encoder = TokenEncoder(metadata)
         self.input_names = [tensor.name for tensor in model.inputs]
         self.tag_names = tf.constant(metadata["tag_names"])
-        spec = tf.TensorSpec([None], tf.string, name="sentences")
-        self.serving_default = tf.function(self._tag).get_concrete_function(spec)
+        spec = tf.TensorSpec([None], tf.string)
+        self.serving_default = self.signature(self._tag, {"sentences": spec})
 
     def _tag(self, sentences):
         split = tf.strings.split(sentences)

@@ -238,7 +238,8 @@ class CharGenerator(tf.Module):
 
         Args:
             prompts: ``tf.string`` ``[batch]``, each at least one known character.
-            num_chars: How many characters to add.
+            num_chars: How many characters to add, 1 to
+                :data:`rnn_zoo.limits.MAX_GENERATED_CHARS` (refused in the graph beyond).
             temperature: Sampling temperature, at least ``MIN_TEMPERATURE``.
             seed: Seed of the stateless sampler: same seed, same text.
             top_k: Sample among the ``top_k`` likeliest characters; 0 for all.
@@ -248,6 +249,17 @@ class CharGenerator(tf.Module):
         """
         checks = [
             tf.debugging.assert_positive(num_chars, message="num_chars must be >= 1"),
+            # Before the TensorArray of num_chars rows is allocated: a huge one aborts.
+            tf.debugging.Assert(
+                num_chars <= MAX_GENERATED_CHARS,
+                [
+                    tf.strings.format(
+                        "num_chars={} is over the cap MAX_GENERATED_CHARS={} "
+                        "(rnn_zoo.limits); expected 1 to {}",
+                        [num_chars, MAX_GENERATED_CHARS, MAX_GENERATED_CHARS],
+                    )
+                ],
+            ),
             tf.debugging.assert_greater_equal(
                 temperature,
                 tf.constant(MIN_TEMPERATURE, temperature.dtype),

@@ -33,14 +33,19 @@ class TextGeneratorServing(ServingModule):
     def __init__(self, model: keras.Model, metadata: dict[str, Any], *, head: str):
         super().__init__(model, metadata, head=head)
         self.generator = CharGenerator(model, metadata["vocabulary"])
-        self.generate = tf.function(self._generate).get_concrete_function(
-            tf.TensorSpec([], tf.string, name="prompt"),
-            tf.TensorSpec([], tf.int32, name="num_chars"),
-            tf.TensorSpec([], tf.float32, name="temperature"),
-            tf.TensorSpec([], tf.int32, name="seed"),
+        self.generate = self.signature(
+            self._generate,
+            {
+                "prompt": tf.TensorSpec([], tf.string),
+                "num_chars": tf.TensorSpec([], tf.int32),
+                "temperature": tf.TensorSpec([], tf.float32),
+                "seed": tf.TensorSpec([], tf.int32),
+            },
         )
-        self.next_char_logits = tf.function(self._next_char_logits).get_concrete_function(
-            tf.TensorSpec([None], tf.string, name="prompts")
+        self.next_char_logits = self.signature(
+            self._next_char_logits,
+            {"prompts": tf.TensorSpec([None], tf.string)},
+            examples={"prompts": np.array([EXAMPLE_PROMPT], dtype=object)},
         )
 
     def _generate(self, prompt, num_chars, temperature, seed):

@@ -35,8 +35,8 @@ class TranslatorServing(ServingModule):
     def __init__(self, model: keras.Model, metadata: dict[str, Any], *, head: str):
         super().__init__(model, metadata, head=head)
         self.translator = Translator(model, metadata)
-        self.serving_default = tf.function(self._translate).get_concrete_function(
-            tf.TensorSpec([None], tf.string, name="texts")
+        self.serving_default = self.signature(
+            self._translate, {"texts": tf.TensorSpec([None], tf.string)}
         )
 
     def _translate(self, texts):

@@ -41,3 +41,21 @@ def test_serving_follows_the_declared_head(head):
 def test_a_head_the_module_cannot_serve_is_refused():
     with pytest.raises(ValueError, match="head='values' is not one of"):
         ImageClassifierServing(get_model("baseline"), {"class_names": CLASS_NAMES}, head="values")
+
+
+@pytest.mark.parametrize("shape", [(2, 28, 27), (2, 28, 28, 1), (28, 28)])
+def test_a_wrong_image_shape_is_refused_at_the_signature(shape):
+    module = ImageClassifierServing(
+        get_model("baseline"), {"class_names": CLASS_NAMES}, head="logits"
+    )
+    with pytest.raises(TypeError, match=r"images.*shape=\(None, 28, 28\)"):
+        module.serving_default(images=np.zeros(shape, "uint8"))
+
+
+def test_an_empty_batch_of_images_gives_empty_outputs():
+    module = ImageClassifierServing(
+        get_model("baseline"), {"class_names": CLASS_NAMES}, head="logits"
+    )
+    outputs = module.serving_default(images=np.zeros((0, 28, 28), "uint8"))
+    assert outputs["probabilities"].shape == (0, 10)
+    assert outputs["class_name"].shape == (0,)

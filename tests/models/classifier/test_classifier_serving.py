@@ -13,6 +13,8 @@ import tensorflow as tf
 from rnn_zoo import build_gru_classifier
 from rnn_zoo.data.imdb import build_vectorizer
 from rnn_zoo.export import export_saved_model, load_serving_module
+from rnn_zoo.models.classifier.serving import REVIEWS
+from rnn_zoo.serving import BATCH_BUCKETS
 
 VOCABULARY = ["", "[UNK]", "film", "a", "wonderful", "dull", "long", "the", "acting"]
 CLASS_NAMES = ["awful", "poor", "good", "great"]
@@ -74,3 +76,31 @@ def test_a_multi_class_export_without_a_name_per_class_is_refused(tmp_path):
             spec="gru_classifier",
         )
     assert not (tmp_path / "clf").exists()
+
+
+@pytest.mark.parametrize("rows", [0, 1, 3, 130])
+def test_any_batch_size_gives_the_model_s_answer(trained_run, rows):
+    # 3 runs padded to the bucket of 4; 130 as a chunk of 128 and 2 padded to 2.
+    result = trained_run("gru_classifier")
+    metadata = json.loads((result.run_dir / "data.json").read_text())["metadata"]
+    module, _ = load_serving_module(result.run_dir)
+    texts = np.array([f"{REVIEWS[i % 2]} {i}" for i in range(rows)], dtype=object)
+    served = module.serving_default(texts=texts)["probability"].numpy()
+    vectorizer = build_vectorizer(metadata["vocabulary"], metadata["sequence_length"])
+    expected = result.model(vectorizer(tf.constant(texts, tf.string))).numpy()[:, 0] if rows else []
+    assert served.shape == (rows,)
+    np.testing.assert_allclose(served, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_the_compiled_model_call_sees_bucket_batch_sizes_only(trained_run):
+    module, _ = load_serving_module(trained_run("gru_classifier").run_dir)
+    seen = []
+
+    def recording(ids):  # stands in for the XLA call, eagerly: it sees real batch sizes
+        seen.append(int(ids.shape[0]))
+        return tf.zeros([ids.shape[0], 1])
+
+    module._model_call = recording
+    for rows in (1, 3, 5, 33, 129, 300):
+        assert module._classify(tf.constant(["film"] * rows))["probability"].shape == (rows,)
+    assert seen and set(seen) <= set(BATCH_BUCKETS), seen

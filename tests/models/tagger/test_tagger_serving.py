@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from rnn_zoo.data.ud_treebank import TokenEncoder
@@ -32,3 +33,24 @@ def test_per_example_cuts_the_tags_to_each_sentence(trained_run):
     sentences = module.example_inputs()["sentences"]
     examples = module.per_example(module.serving_default(sentences=sentences))
     assert [len(example["tags"]) for example in examples] == [len(s.split()) for s in sentences]
+
+
+def test_an_empty_batch_gives_no_tags(trained_run):
+    # The model's word and spelling branches disagreed on an empty batch (ConcatOp error).
+    module, _ = load_serving_module(trained_run("sequence_tagger").run_dir)
+    outputs = module.serving_default(sentences=tf.constant([], tf.string))
+    assert outputs["tags"].shape[0] == 0
+    assert outputs["num_words"].shape == (0,)
+    assert module.per_example(outputs) == []
+
+
+def test_a_matrix_of_sentences_is_refused_at_the_signature(trained_run):
+    module, _ = load_serving_module(trained_run("sequence_tagger").run_dir)
+    matrix = np.array([["The cat"], ["sat"]], dtype=object)
+    with pytest.raises(TypeError, match=r"sentences.*shape=\(None,\)"):  # a NumPy array: bound
+        module.serving_default(sentences=matrix)
+    with pytest.raises(  # a tensor reaches the graph, whose first op refuses it
+        tf.errors.InvalidArgumentError,
+        match=r"Shape of tensor sentences \[2,1\] is not compatible with expected shape \[\?\]",
+    ):
+        module.serving_default(sentences=tf.constant(matrix.astype(str)))

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import numpy as np
+import pytest
 import tensorflow as tf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_export import call_in_fresh_process
 
-from rnn_zoo.export import load_serving_module
+from rnn_zoo.export import export_saved_model, load_serving_module
+from rnn_zoo.limits import MAX_GENERATED_CHARS
 from rnn_zoo.models.text_generator.generation import CharGenerator, generate_text
 
 
@@ -37,3 +43,50 @@ def test_next_char_logits_match_the_model(trained_run):
     generator = CharGenerator(result.model, vocabulary)  # kept: its tf.function holds it weakly
     expected = generator.next_char_logits(prompts)
     np.testing.assert_allclose(served.numpy(), expected.numpy(), atol=1e-5)
+
+
+def test_the_saved_model_refuses_num_chars_over_the_cap_without_aborting(trained_run, tmp_path):
+    run_dir = trained_run("text_generator").run_dir
+    export = export_saved_model(run_dir, output_dir=tmp_path / "export")
+    module, _ = load_serving_module(run_dir)
+    arguments = {**module.example_inputs(), "num_chars": np.int32(2_000_000_000)}
+    with pytest.raises(subprocess.CalledProcessError) as caught:
+        call_in_fresh_process(export, "generate", arguments, tmp_path / "call")
+    assert caught.value.returncode == 1, "the process must raise, not abort (bad_alloc)"
+    stderr = caught.value.stderr.decode()
+    assert "InvalidArgumentError" in stderr
+    assert (
+        f"num_chars=2000000000 is over the cap MAX_GENERATED_CHARS={MAX_GENERATED_CHARS}" in stderr
+    )
+    assert not list((tmp_path / "call").glob("out_*.npy"))
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(num_chars=st.integers(MAX_GENERATED_CHARS + 1, 2**31 - 1))
+def test_generate_refuses_any_num_chars_over_the_cap(trained_run, num_chars):
+    module, _ = load_generator(trained_run)
+    arguments = {**module.example_inputs(), "num_chars": np.int32(num_chars)}
+    with pytest.raises(tf.errors.InvalidArgumentError) as caught:
+        module.generate(**arguments)
+    message = str(caught.value)
+    assert (
+        f"num_chars={num_chars} is over the cap MAX_GENERATED_CHARS={MAX_GENERATED_CHARS}"
+        in message
+    )
+    assert f"expected 1 to {MAX_GENERATED_CHARS}" in message
+
+
+def test_next_char_logits_of_an_empty_batch_is_empty(trained_run):
+    module, vocabulary = load_generator(trained_run)
+    logits = module.next_char_logits(prompts=tf.constant([], tf.string))["logits"]
+    assert logits.shape == (0, len(vocabulary))
+
+
+def load_generator(trained_run):
+    result = trained_run("text_generator")
+    vocabulary = json.loads((result.run_dir / "data.json").read_text())["metadata"]["vocabulary"]
+    return load_serving_module(result.run_dir)[0], vocabulary
