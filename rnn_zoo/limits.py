@@ -57,6 +57,11 @@ MAX_STREAMS = 1024
 # of 976 characters, or 10 streams of 100,000.
 MAX_BATCH_CHARS = 1_000_000
 
+# Raw inputs of one ``predict`` call: they run as one batch through the serving graph.
+# 10,000 reviews of 600 tokens are 48 MB of int64 ids, about as much as the largest
+# batches the zoo trains on; more inputs are better predicted in several calls.
+MAX_PREDICT_INPUTS = 10_000
+
 # A ``model.keras`` file, uncompressed (the sum of its members' sizes as its zip
 # directory states them; Python's zipfile never inflates a member past its stated size,
 # it fails the CRC check instead). Keras reads the weights into memory. The zoo's largest

@@ -15,6 +15,8 @@ from typing import Any
 
 import tensorflow as tf
 
+from rnn_zoo.limits import MAX_PREDICT_INPUTS
+
 
 def predict(
     run_dir: str | os.PathLike, inputs: Sequence[str], *, safe_mode: bool = True
@@ -35,7 +37,9 @@ def predict(
 
     Raises:
         ValueError: If the run's family takes no raw input here (text generation: use
-            ``rnn-zoo generate``), no input is given, or an input is malformed.
+            ``rnn-zoo generate``), no input or more than
+            :data:`rnn_zoo.limits.MAX_PREDICT_INPUTS` inputs are given, or an input is
+            malformed.
         FileNotFoundError: If the run directory lacks its files.
 
     Example:
@@ -45,10 +49,15 @@ def predict(
     """
     from rnn_zoo.export import load_serving_module
 
-    module, spec = load_serving_module(run_dir, safe_mode=safe_mode)
-    reader = spec.get_reader()
     if not inputs:
         raise ValueError("no input given; expected at least one raw input")
+    if len(inputs) > MAX_PREDICT_INPUTS:
+        raise ValueError(
+            f"{len(inputs)} inputs given; expected at most {MAX_PREDICT_INPUTS} in one call "
+            "(rnn_zoo.limits.MAX_PREDICT_INPUTS): predict the rest in further calls"
+        )
+    module, spec = load_serving_module(run_dir, safe_mode=safe_mode)
+    reader = spec.get_reader()
     batch = reader(inputs, module.metadata, module.model.input_shape[1:])
     signature = module.signatures()[module.signature_name]
     return module.per_example(signature(tf.constant(batch)))

@@ -252,3 +252,13 @@ def test_the_command_line_hides_tensorflow_start_up_lines_unless_verbose():
     verbose = rnn_zoo_command("--verbose", "list")
     assert verbose.stdout == quiet.stdout
     assert len(verbose.stderr.splitlines()) > len(quiet.stderr.splitlines())
+
+
+def test_predict_refuses_more_inputs_than_the_cap_before_loading_the_run(tmp_path, capsys):
+    from rnn_zoo.limits import MAX_PREDICT_INPUTS
+
+    inputs = ["a review"] * (MAX_PREDICT_INPUTS + 1)
+    assert main(["predict", str(tmp_path / "no-run"), *inputs]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and f"{MAX_PREDICT_INPUTS + 1} inputs given" in error[0]
+    assert list(tmp_path.iterdir()) == []

@@ -29,6 +29,7 @@ from rnn_zoo.limits import (
     MAX_SEED,
     MAX_STREAMS,
 )
+from rnn_zoo.serving import graph_check
 from rnn_zoo.validation import check_float32, check_int
 
 _NO_TOP_K = 0
@@ -177,16 +178,38 @@ class CharGenerator(tf.Module):
 
         Returns:
             Ragged int64 ids ``[batch, None]``.
+
+        Raises:
+            tf.errors.InvalidArgumentError: In the graph, for an unknown character, an
+                empty prompt, more than ``MAX_STREAMS`` prompts or one longer than
+                ``MAX_PROMPT_CHARS``.
         """
         chars = tf.strings.unicode_split(prompts, "UTF-8")
         ids = tf.ragged.map_flat_values(self.table.lookup, chars)
-        tf.debugging.assert_non_negative(
-            ids.flat_values, message="prompt has characters outside the model's vocabulary"
-        )
-        tf.debugging.assert_positive(
-            ids.row_lengths(), message="every prompt needs at least one character"
-        )
-        return ids
+        longest = tf.reduce_max(tf.concat([ids.row_lengths(), tf.zeros([1], tf.int64)], axis=0))
+        checks = [
+            tf.debugging.assert_non_negative(
+                ids.flat_values, message="prompt has characters outside the model's vocabulary"
+            ),
+            tf.debugging.assert_positive(
+                ids.row_lengths(), message="every prompt needs at least one character"
+            ),
+            # Before the prompts are stepped: each character is one recurrent step.
+            graph_check(
+                ids.nrows() <= MAX_STREAMS,
+                f"{{}} prompts in one call; expected at most {MAX_STREAMS} "
+                "(rnn_zoo.limits.MAX_STREAMS)",
+                ids.nrows(),
+            ),
+            graph_check(
+                longest <= MAX_PROMPT_CHARS,
+                f"a prompt of {{}} characters; expected at most {MAX_PROMPT_CHARS} "
+                "(rnn_zoo.limits.MAX_PROMPT_CHARS)",
+                longest,
+            ),
+        ]
+        with tf.control_dependencies(checks):
+            return ids.with_flat_values(tf.identity(ids.flat_values))
 
     def run_prompt(self, ids, projections):
         """Runs (ragged) prompts through the cells, one step per character.

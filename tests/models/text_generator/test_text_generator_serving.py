@@ -90,3 +90,21 @@ def load_generator(trained_run):
     result = trained_run("text_generator")
     vocabulary = json.loads((result.run_dir / "data.json").read_text())["metadata"]["vocabulary"]
     return load_serving_module(result.run_dir)[0], vocabulary
+
+
+def test_next_char_logits_refuse_a_prompt_over_the_cap_in_the_graph(trained_run):
+    from rnn_zoo.limits import MAX_PROMPT_CHARS
+
+    module, _ = load_serving_module(trained_run("text_generator").run_dir)
+    too_long = tf.constant(["a" * (MAX_PROMPT_CHARS + 1)])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="a prompt of 100001 characters"):
+        module.next_char_logits(prompts=too_long)
+    assert module.next_char_logits(prompts=tf.constant(["a" * 50]))["logits"].shape[0] == 1
+
+
+def test_next_char_logits_refuse_more_prompts_than_the_cap_in_the_graph(trained_run):
+    from rnn_zoo.limits import MAX_STREAMS
+
+    module, _ = load_serving_module(trained_run("text_generator").run_dir)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=f"{MAX_STREAMS + 1} prompts"):
+        module.next_char_logits(prompts=tf.constant(["a"] * (MAX_STREAMS + 1)))
