@@ -16,11 +16,10 @@ and ``metadata["dropped_windows"]`` counts them per split; both counts are also 
 load time through the ``rnn_zoo`` logger.
 
 Numbers. Every number, in training data and in windows read for a prediction alike,
-must be finite and fit a float32 (magnitude at most :data:`MAX_READING`, about 3.4e38):
-``inf``, ``1e400`` or ``1e308`` is refused naming the file, line and column
-(:func:`check_finite_readings`), and so is a negative value in a column read as
-``log(1 + x)``. A split needs at least ``MIN_EXAMPLES`` windows with a known target
-(:func:`rnn_zoo.data.windows.check_split_counts`).
+must be finite and fit a float32 (:data:`rnn_zoo.data.readings.MAX_READING`): ``inf``,
+``1e400`` or ``1e308`` is refused naming the file, line and column, and so is a negative
+value in a column read as ``log(1 + x)``. A split needs at least ``MIN_EXAMPLES``
+windows with a known target (:func:`rnn_zoo.data.windows.check_split_counts`).
 
 Windows. An input window is ``input_width`` consecutive rows of every feature; its
 target is the target column ``horizon`` rows after the window's last row. The rows are
@@ -31,18 +30,17 @@ standard deviation of 1). A numeric column named in ``log_columns`` (a reading t
 never negative and has a long tail, such as PM2.5) is normalized as ``log(1 + x)``, and
 a forecast of such a target comes back through ``exp(y) - 1``, so the model sees
 relative changes and an error on a smog peak weighs no more than one on a clean day.
-:func:`normalize`, :func:`denormalize_target`, :func:`encode_columns` and the
-:class:`FeatureScaling` layer rebuild the preprocessing from the metadata alone.
+:func:`~rnn_zoo.data.scaling.normalize`, :func:`~rnn_zoo.data.scaling.denormalize_target`,
+:func:`~rnn_zoo.data.readings.encode_columns` and the
+:class:`~rnn_zoo.data.scaling.FeatureScaling` layer rebuild the preprocessing from the
+metadata alone; the CSV reading and its checks are in :mod:`rnn_zoo.data.readings`.
 """
 
 from __future__ import annotations
 
-import csv
 import functools
-import math
-import numbers
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import keras
@@ -50,6 +48,14 @@ import numpy as np
 import tensorflow as tf
 
 from rnn_zoo.data.bundle import DataBundle
+from rnn_zoo.data.readings import (
+    column_features,
+    column_spec,
+    encode_columns,
+    parse_table,
+    read_csv_table,
+)
+from rnn_zoo.data.scaling import FeatureScaling, denormalize_target, normalize
 from rnn_zoo.data.sources import RemoteFile, resolve_file
 from rnn_zoo.data.windows import (
     SPLITS,
@@ -70,263 +76,12 @@ BEIJING_PM25 = RemoteFile(
     "PRSA_data_2010.1.1-2014.12.31.csv",
     sha256="034244024644e28c969ec5df49ce752be1dd2ddd7da7fface30d354a0e30c85d",
 )
-MISSING_VALUES = frozenset({"", "NA", "NaN", "nan", "N/A", "null"})
+
+
 EXCLUDED_BY_DEFAULT = ("No", "year", "day")
-CYCLIC_PERIODS = {"hour": 24, "month": 12}
-_MISSING_LISTED = ", ".join(repr(value) for value in sorted(MISSING_VALUES))
+
+
 _MIN_STD = 1e-6
-MAX_READING = float(np.finfo(np.float32).max)
-"""The largest magnitude a reading may have: the largest float32 (the model's dtype)."""
-
-Where = Callable[[int], str]
-"""Describes a row by its position: ``"series.csv line 12"``, ``"input 'day.csv' line 3"``."""
-
-
-def describe_rows(source: str | None = None, lines: Sequence[int] | None = None) -> Where:
-    """A :data:`Where` for rows of ``source`` at file ``lines`` (positions if none).
-
-    Args:
-        source: What the rows come from, e.g. ``"series.csv"`` or ``"input 'day.csv'"``.
-        lines: Each row's line number in ``source``.
-
-    Returns:
-        A function from a row's position to its description.
-
-    Example:
-        >>> describe_rows("series.csv", [2, 3, 5])(2)
-        'series.csv line 5'
-    """
-    if lines is not None:
-        return lambda position: f"{source or 'row'} line {lines[position]}"
-    return lambda position: f"{source} row {position}" if source else f"row {position}"
-
-
-def check_finite_readings(
-    values: np.ndarray, *, column: str, where: Where, cells: Sequence[Any] | None = None
-) -> None:
-    """Refuses a reading that is infinite or too large for a float32; NaN is a missing value.
-
-    The one range check of the time-series boundary: the loader applies it to every
-    numeric column it reads, and :func:`encode_columns` (which a prediction's raw
-    windows go through) to every numeric column it encodes.
-
-    Args:
-        values: The column's parsed values (float64), NaN where missing.
-        column: The column's name, for the message.
-        where: Names a row from its position (e.g. ``"series.csv line 12"``).
-        cells: The column's cells as read, to quote the bad one as written.
-
-    Raises:
-        ValueError: Naming the row, the column and the value, and what is accepted.
-
-    Example:
-        >>> check_finite_readings(np.array([1.0, np.nan]), column="y", where=str)
-    """
-    with np.errstate(invalid="ignore"):
-        outside = np.isinf(values) | (np.abs(values) > MAX_READING)
-    if outside.any():
-        position = int(np.argmax(outside))
-        shown = cells[position] if cells is not None else values[position]
-        raise ValueError(
-            f"{where(position)}, column {column!r}: {shown!r} is not a finite number a "
-            f"float32 holds; expected numbers of magnitude at most {MAX_READING:.4g} "
-            f"(missing values are written {_MISSING_LISTED})"
-        )
-
-
-def _check_not_negative(values: np.ndarray, *, column: str, where: Where) -> None:
-    """Refuses a negative reading of a column read as ``log(1 + x)``."""
-    with np.errstate(invalid="ignore"):
-        negative = values < 0
-    if negative.any():
-        position = int(np.argmax(negative))
-        raise ValueError(
-            f"{where(position)}, column {column!r}: {values[position]} is negative, but "
-            "this column is read as log(1 + x) (log_columns); expected values >= 0"
-        )
-
-
-def _text(cell: Any) -> str:
-    """A cell as stripped text; ``None`` reads as an empty (missing) cell."""
-    return "" if cell is None else str(cell).strip()
-
-
-def _parse_cells(cells: Sequence[Any]) -> tuple[np.ndarray, list[int]]:
-    """Parses cells to floats: NaN where missing; also returns where a cell is no number."""
-    if isinstance(cells, np.ndarray) and cells.dtype.kind in "fiu":
-        return cells.astype("float64"), []
-    values = np.full(len(cells), np.nan)
-    bad = []
-    for position, cell in enumerate(cells):
-        if isinstance(cell, numbers.Real) and not isinstance(cell, bool):
-            values[position] = cell
-            continue
-        text = _text(cell)
-        if text in MISSING_VALUES:
-            continue
-        try:
-            values[position] = float(text)
-        except ValueError:
-            bad.append(position)
-    return values, bad
-
-
-def _forward_fill(values: np.ndarray, name: str) -> np.ndarray:
-    known = ~np.isnan(values)
-    if not known.any():
-        raise ValueError(f"column {name!r} has no value at all; expected at least one number")
-    last_known = np.maximum.accumulate(np.where(known, np.arange(len(values)), 0))
-    last_known[: np.argmax(known)] = np.argmax(known)
-    return values[last_known]
-
-
-def _feature_names(spec: Mapping[str, Any]) -> list[str]:
-    name = spec["name"]
-    if spec["kind"] == "cyclic":
-        return [f"{name}_sin", f"{name}_cos"]
-    if spec["kind"] == "categorical":
-        return [f"{name}={category}" for category in spec["categories"]]
-    return [name]
-
-
-def _encode_column(
-    spec: Mapping[str, Any],
-    cells: Sequence[Any],
-    *,
-    where: Where,
-    logged: bool,
-    refuse_unseen: bool,
-) -> np.ndarray:
-    name = spec["name"]
-    if spec["kind"] == "categorical":
-        codes = {category: float(code) for code, category in enumerate(spec["categories"])}
-        codes.update(dict.fromkeys(MISSING_VALUES, np.nan))
-        raw = np.array([codes.get(_text(cell), -1.0) for cell in cells])
-        if refuse_unseen and (raw == -1).any():
-            position = int(np.argmax(raw == -1))
-            raise ValueError(
-                f"{where(position)}, column {name!r}: {_text(cells[position])!r} is not a "
-                f"category seen in training; expected one of "
-                f"{', '.join(map(repr, spec['categories']))} or a missing value"
-            )
-        filled = _forward_fill(raw, name)
-        return (filled[:, None] == np.arange(len(spec["categories"]))).astype("float64")
-    values, bad = _parse_cells(cells)
-    if bad:
-        raise ValueError(
-            f"{where(bad[0])}, column {name!r}: {cells[bad[0]]!r} is not a number; expected "
-            f"a number or a missing value ({_MISSING_LISTED})"
-        )
-    check_finite_readings(values, column=name, where=where, cells=cells)
-    if logged:
-        _check_not_negative(values, column=name, where=where)
-    filled = _forward_fill(values, name)
-    if spec["kind"] == "cyclic":
-        angle = 2 * math.pi * filled / spec["period"]
-        return np.stack([np.sin(angle), np.cos(angle)], axis=1)
-    return filled[:, None]
-
-
-def encode_columns(
-    columns: Mapping[str, Sequence[Any]],
-    metadata: Mapping[str, Any],
-    *,
-    source: str | None = None,
-    lines: Sequence[int] | None = None,
-    refuse_unseen: bool = False,
-) -> np.ndarray:
-    """Turns raw column values into the feature matrix, in raw (unnormalized) units.
-
-    Applies the encoding described in the module docstring with the column kinds and
-    categories of ``metadata``: numbers parsed and checked
-    (:func:`check_finite_readings`; a column of ``metadata["log_features"]`` must not be
-    negative), missing values forward-filled, ``hour`` and ``month`` as sine and cosine,
-    categories one-hot.
-
-    Args:
-        columns: Column name → the column's values in time order (strings as read
-            from a CSV, or numbers), for every column in ``metadata["columns"]``.
-        metadata: A time-series bundle's metadata (``columns`` and, if present,
-            ``log_features`` are used).
-        source: What the rows come from (a file, ``"input 'day.csv'"``), named in
-            errors.
-        lines: Each row's line in ``source``, named in errors; positions when ``None``.
-        refuse_unseen: Refuse a category not in the metadata (what a prediction does)
-            instead of encoding it as all zeros (what validation and test rows get).
-
-    Returns:
-        A float32 array ``[rows, len(metadata["features"])]``; pass windows of it to
-        :func:`normalize` to get model inputs.
-
-    Raises:
-        ValueError: If a column is absent, a numeric cell is not a number, is not
-            finite or does not fit a float32, a logged value is negative, a column has
-            no value at all, or (``refuse_unseen``) a category was not seen in
-            training; the message names the row and the column.
-
-    Example:
-        >>> rows = encode_columns(columns, bundle.metadata)  # doctest: +SKIP
-        >>> model.predict(normalize(rows[None, -24:], bundle.metadata))  # doctest: +SKIP
-    """
-    specs = metadata["columns"]
-    absent = [spec["name"] for spec in specs if spec["name"] not in columns]
-    if absent:
-        raise ValueError(
-            f"columns {', '.join(map(repr, absent))} are absent; expected every column of "
-            f"metadata['columns']: {', '.join(spec['name'] for spec in specs)}"
-        )
-    lengths = {len(columns[spec["name"]]) for spec in specs}
-    if len(lengths) != 1:
-        raise ValueError(f"columns have different lengths {sorted(lengths)}; expected one")
-    where = describe_rows(source, lines)
-    logged = set(metadata.get("log_features", ()))
-    encoded = [
-        _encode_column(
-            spec,
-            columns[spec["name"]],
-            where=where,
-            logged=spec["name"] in logged,
-            refuse_unseen=refuse_unseen,
-        )
-        for spec in specs
-    ]
-    return np.concatenate(encoded, axis=1).astype("float32")
-
-
-def check_normalizable(raw: np.ndarray, metadata: Mapping[str, Any], *, where: Where) -> None:
-    """Refuses raw rows whose normalized values overflow a float32.
-
-    A reading can fit a float32 and still overflow once divided by a small training
-    standard deviation; the model would then see ``inf``.
-
-    Args:
-        raw: Rows of :func:`encode_columns`, ``[rows, features]``.
-        metadata: A time-series bundle's metadata (``mean``, ``std``, ``features``).
-        where: Names a row from its position.
-
-    Raises:
-        ValueError: Naming the row, the feature, the value and the training statistics.
-
-    Example:
-        >>> check_normalizable(raw[-24:], bundle.metadata, where=str)  # doctest: +SKIP
-    """
-    with np.errstate(over="ignore", invalid="ignore"):
-        scaled = normalize(raw, metadata)
-    bad = ~np.isfinite(scaled)
-    if bad.any():
-        row, feature = (int(index[0]) for index in np.nonzero(bad))
-        name = metadata["features"][feature]
-        raise ValueError(
-            f"{where(row)}, feature {name!r}: {float(raw[row, feature]):.7g} is too far from "
-            f"the training data (mean {metadata['mean'][feature]:.4g}, std "
-            f"{metadata['std'][feature]:.4g}) to normalize in float32; expected a reading "
-            "of that feature's usual magnitude"
-        )
-
-
-def _log_indices(metadata: Mapping[str, Any]) -> list[int]:
-    """Positions of the features read as ``log(1 + x)`` (none in runs saved before)."""
-    return [metadata["features"].index(name) for name in metadata.get("log_features", ())]
 
 
 def _logged(values: np.ndarray, indices: list[int]) -> np.ndarray:
@@ -334,147 +89,6 @@ def _logged(values: np.ndarray, indices: list[int]) -> np.ndarray:
     values = values.copy()
     values[..., indices] = np.log1p(values[..., indices])
     return values
-
-
-def normalize(raw_window: Any, metadata: Mapping[str, Any]) -> np.ndarray:
-    """Maps raw feature values to model inputs: ``(x - mean) / std`` per feature.
-
-    Features in ``metadata["log_features"]`` become ``log(1 + x)`` first. The
-    arithmetic is :class:`FeatureScaling`'s, the layer exported graphs use; this
-    function checks the values first and refuses a negative logged one.
-
-    Args:
-        raw_window: An array ``[..., len(metadata["features"])]`` in raw units, e.g.
-            ``[batch, input_width, features]`` rows of :func:`encode_columns`.
-        metadata: A time-series bundle's metadata (``mean`` and ``std``).
-
-    Returns:
-        The normalized float32 array, same shape.
-
-    Raises:
-        ValueError: If the last dimension is not the number of features, or a
-            feature read as ``log(1 + x)`` is negative.
-
-    Example:
-        >>> normalize(np.zeros((1, 24, 15)), bundle.metadata).shape  # doctest: +SKIP
-        (1, 24, 15)
-    """
-    values = np.asarray(raw_window, dtype="float32")
-    if values.ndim == 0 or values.shape[-1] != len(metadata["mean"]):
-        raise ValueError(
-            f"raw_window has shape {values.shape}; expected a last dimension of "
-            f"{len(metadata['mean'])} features ({', '.join(metadata['features'])})"
-        )
-    for index in _log_indices(metadata):
-        if (values[..., index] < 0).any():
-            raise ValueError(
-                f"raw_window has a negative {metadata['features'][index]!r} value "
-                f"({values[..., index].min()}); that feature is read as log(1 + x), so "
-                "expected values >= 0"
-            )
-    return keras.ops.convert_to_numpy(FeatureScaling.from_metadata(metadata)(values))
-
-
-def denormalize_target(values: Any, metadata: Mapping[str, Any]) -> np.ndarray:
-    """Maps normalized target values (labels or predictions) back to raw units.
-
-    Undoes :func:`normalize` for the target: ``y * std + mean``, then ``exp(y) - 1``
-    when the target is read as ``log(1 + x)``.
-
-    Args:
-        values: Normalized target values, any shape.
-        metadata: A time-series bundle's metadata.
-
-    Returns:
-        A float64 array of the same shape in the target's units (µg/m³ for PM2.5),
-        computed by :meth:`FeatureScaling.target_from_outputs`.
-
-    Example:
-        >>> denormalize_target(model.predict(windows), bundle.metadata)  # doctest: +SKIP
-    """
-    restored = FeatureScaling.from_metadata(metadata).target_from_outputs(np.asarray(values))
-    return keras.ops.convert_to_numpy(restored).astype("float64")
-
-
-@keras.saving.register_keras_serializable(package="rnn_zoo")
-class FeatureScaling(keras.layers.Layer):
-    """The time-series preprocessing as a layer: :func:`normalize` in ``keras.ops``.
-
-    Maps raw feature windows to model inputs (``log(1 + x)`` for the logged features,
-    whose negative values read as 0, then ``(x - mean) / std``), and with
-    :meth:`target_from_outputs` maps model outputs back to raw target units, so an
-    exported graph takes and returns raw units.
-
-    Args:
-        mean: Per-feature means, in the scale the model reads.
-        std: Per-feature standard deviations, same scale.
-        log_features: Positions of the features read as ``log(1 + x)``.
-        target_index: Position of the target among the features.
-        **kwargs: Keras layer arguments (``name``, ...).
-
-    Example:
-        >>> scaling = FeatureScaling.from_metadata(bundle.metadata)  # doctest: +SKIP
-        >>> forecast = scaling.target_from_outputs(model(scaling(raw)))  # doctest: +SKIP
-    """
-
-    def __init__(self, mean, std, log_features=(), target_index=0, **kwargs):
-        super().__init__(**kwargs)
-        self.mean = [float(value) for value in mean]
-        self.std = [float(value) for value in std]
-        self.log_features = sorted(int(index) for index in log_features)
-        self.target_index = int(target_index)
-
-    @classmethod
-    def from_metadata(cls, metadata: Mapping[str, Any], **kwargs: Any) -> FeatureScaling:
-        """Builds the layer from a time-series bundle's metadata.
-
-        Args:
-            metadata: A time-series bundle's metadata (or a run's ``data.json`` one).
-            **kwargs: Keras layer arguments.
-
-        Returns:
-            A :class:`FeatureScaling` layer.
-
-        Example:
-            >>> FeatureScaling.from_metadata(bundle.metadata)(raw_windows)  # doctest: +SKIP
-        """
-        return cls(
-            metadata["mean"],
-            metadata["std"],
-            log_features=_log_indices(metadata),
-            target_index=metadata["target_index"],
-            **kwargs,
-        )
-
-    def call(self, windows):
-        """Returns model inputs for raw windows ``[..., features]``."""
-        values = keras.ops.cast(windows, "float32")
-        logged = [index in self.log_features for index in range(len(self.mean))]
-        values = keras.ops.where(logged, keras.ops.log1p(keras.ops.maximum(values, 0.0)), values)
-        return (values - self.mean) / self.std
-
-    def target_from_outputs(self, outputs):
-        """Maps normalized target values back to raw units (:func:`denormalize_target`).
-
-        Args:
-            outputs: Normalized target values, any shape.
-
-        Returns:
-            The values in the target's raw units, float32.
-        """
-        index = self.target_index
-        restored = keras.ops.cast(outputs, "float32") * self.std[index] + self.mean[index]
-        return keras.ops.expm1(restored) if index in self.log_features else restored
-
-    def get_config(self):
-        """Returns the layer's configuration."""
-        return {
-            **super().get_config(),
-            "mean": self.mean,
-            "std": self.std,
-            "log_features": self.log_features,
-            "target_index": self.target_index,
-        }
 
 
 def persistence_forecast(windows: Any, metadata: Mapping[str, Any]) -> np.ndarray:
@@ -594,65 +208,6 @@ def _input_columns(
     return columns if target in columns else [target, *columns]
 
 
-def read_csv_table(
-    handle: Iterable[str], source: str, select: Callable[[list[str]], list[str]]
-) -> tuple[dict[str, list[str]], list[int]]:
-    r"""Reads a CSV of readings: the header, the columns ``select`` picks, their cells.
-
-    The one CSV reader of the time-series boundary, for training files and for the
-    windows of a prediction alike.
-
-    Args:
-        handle: The CSV's lines (an open text file, an ``io.StringIO``).
-        source: The file as the user named it, named in every error.
-        select: Maps the header to the columns wanted, raising if one is absent.
-
-    Returns:
-        ``(table, lines)``: column → its cells (strings) in row order, and each row's
-        line number in the file (blank lines are skipped).
-
-    Raises:
-        ValueError: If the text is not UTF-8, has no header or repeats a column name,
-            a row has another number of fields than the header, or a line is not CSV.
-
-    Example:
-        >>> table, lines = read_csv_table(io.StringIO("t,y\n0,1\n"), "x.csv", list)
-        >>> table, lines
-        ({'t': ['0'], 'y': ['1']}, [2])
-    """
-    reader = csv.reader(handle)
-    try:
-        header = [column.strip() for column in next(reader, [])]
-        if not header:
-            raise ValueError(f"{source} is empty; expected a CSV file with a header row")
-        if len(set(header)) != len(header):
-            raise ValueError(f"{source} repeats a column name in its header: {header}")
-        wanted = select(header)
-        positions = [header.index(column) for column in wanted]
-        rows, lines = [], []
-        for row in reader:
-            if not row:
-                continue
-            if len(row) != len(header):
-                raise ValueError(
-                    f"{source} line {reader.line_num} has {len(row)} fields; expected "
-                    f"{len(header)} like the header"
-                )
-            rows.append([row[position] for position in positions])
-            lines.append(reader.line_num)
-    except UnicodeDecodeError as error:
-        raise ValueError(
-            f"{source} is not valid UTF-8 text ({error.reason}); expected a UTF-8 CSV file"
-        ) from None
-    except csv.Error as error:  # e.g. a field over the csv module's size limit
-        raise ValueError(
-            f"{source} line {reader.line_num} is not readable as CSV ({error}); expected a "
-            "CSV file of readings with a header row"
-        ) from None
-    cells = [list(column) for column in zip(*rows, strict=True)] or [[] for _ in wanted]
-    return dict(zip(wanted, cells, strict=True)), lines
-
-
 def _read_csv(
     file: os.PathLike, target: str, features: list[str] | None
 ) -> tuple[dict[str, list[str]], list[int]]:
@@ -661,31 +216,6 @@ def _read_csv(
         return read_csv_table(
             handle, os.fspath(file), lambda header: _input_columns(header, target, features, file)
         )
-
-
-def _parse_table(
-    table: dict[str, list[str]], lines: list[int], target: str, file: os.PathLike
-) -> tuple[dict[str, np.ndarray | list[str]], dict[str, int]]:
-    """Numeric columns become float arrays, columns without any number stay strings.
-
-    Also returns each column's count of missing cells.
-    """
-    parsed, missing = {}, {}
-    for column, cells in table.items():
-        values, bad = _parse_cells(cells)
-        if bad and (column == target or not np.isnan(values).all()):
-            raise ValueError(
-                f"{os.fspath(file)} line {lines[bad[0]]}, column {column!r}: "
-                f"{cells[bad[0]]!r} is not a number; the column is numeric (missing values "
-                f"are written {_MISSING_LISTED})"
-            )
-        if not bad:
-            check_finite_readings(
-                values, column=column, where=describe_rows(os.fspath(file), lines), cells=cells
-            )
-        parsed[column] = cells if bad else values
-        missing[column] = int(np.isnan(values).sum()) - len(bad)
-    return parsed, missing
 
 
 def _report_gaps(
@@ -713,15 +243,6 @@ def _report_gaps(
         unit="windows",
         reason=f"dropped: their {target!r} target is missing",
     )
-
-
-def _column_spec(column: str, values: Any, target: str, train: slice) -> dict[str, Any]:
-    if isinstance(values, np.ndarray):
-        if column != target and column in CYCLIC_PERIODS:
-            return {"name": column, "kind": "cyclic", "period": CYCLIC_PERIODS[column]}
-        return {"name": column, "kind": "numeric"}
-    seen = {_text(cell) for cell in values[train]} - MISSING_VALUES
-    return {"name": column, "kind": "categorical", "categories": sorted(seen)}
 
 
 def _statistics(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -869,10 +390,10 @@ def load_time_series(
     check_split_counts(counts, source=name, unit="windows", fraction=fraction, advice=advice)
     train_rows = slice(0, counts["train"] + window - 1)
 
-    parsed, missing = _parse_table(table, lines, target, file)
-    specs = [_column_spec(column, values, target, train_rows) for column, values in parsed.items()]
+    parsed, missing = parse_table(table, lines, target, file)
+    specs = [column_spec(column, values, target, train_rows) for column, values in parsed.items()]
     _check_logged_columns(log_columns, specs, file)
-    feature_names = [feature for spec in specs for feature in _feature_names(spec)]
+    feature_names = [feature for spec in specs for feature in column_features(spec)]
     raw = encode_columns(
         parsed, {"columns": specs, "log_features": log_columns}, source=name, lines=lines
     ).astype("float64")

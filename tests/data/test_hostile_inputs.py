@@ -31,7 +31,7 @@ from rnn_zoo.data import (
     load_time_series,
     load_translation_pairs,
 )
-from rnn_zoo.data.time_series import MAX_READING, encode_columns
+from rnn_zoo.data.readings import MAX_READING, encode_columns
 from rnn_zoo.data.translation import read_pairs
 from rnn_zoo.data.ud_treebank import read_conllu
 from rnn_zoo.data.windows import MIN_EXAMPLES, check_split_counts

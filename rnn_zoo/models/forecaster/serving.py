@@ -9,7 +9,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnn_zoo.data.time_series import FeatureScaling, encode_columns
+from rnn_zoo.data.readings import encode_columns
+from rnn_zoo.data.scaling import FeatureScaling
 from rnn_zoo.serving import ServingModule, graph_check
 
 
@@ -90,8 +91,8 @@ def read_windows(inputs: Sequence[str], metadata: dict[str, Any], shape) -> np.n
     Each CSV has the columns of the training data (the PM2.5 file's header, say);
     its last ``input_width`` rows are encoded as in training (categories one-hot,
     hour and month as sine and cosine) but not normalized. The rows are checked as
-    the training file was, by the same code (:func:`rnn_zoo.data.time_series.read_csv_table`
-    and :func:`~rnn_zoo.data.time_series.encode_columns`): finite numbers a float32
+    the training file was, by the same code (:func:`rnn_zoo.data.readings.read_csv_table`
+    and :func:`~rnn_zoo.data.readings.encode_columns`): finite numbers a float32
     holds, no negative value in a column read as ``log(1 + x)``, only categories seen
     in training; and each window must normalize to finite model inputs. Each file is
     UTF-8 of at most :data:`rnn_zoo.data.raw_inputs.MAX_INPUT_BYTES` (10 MiB).
@@ -117,7 +118,8 @@ def read_windows(inputs: Sequence[str], metadata: dict[str, Any], shape) -> np.n
     import io
 
     from rnn_zoo.data.raw_inputs import read_input_text
-    from rnn_zoo.data.time_series import check_normalizable, describe_rows, read_csv_table
+    from rnn_zoo.data.readings import describe_rows, read_csv_table
+    from rnn_zoo.data.scaling import check_normalizable
 
     width = metadata["input_width"]
     needed = [spec["name"] for spec in metadata["columns"]]

@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 from rnn_zoo.cli import main
 from rnn_zoo.data import raw_inputs
-from rnn_zoo.data.time_series import encode_columns, load_time_series
+from rnn_zoo.data.readings import encode_columns
+from rnn_zoo.data.time_series import load_time_series
 from rnn_zoo.models.forecaster.serving import read_windows
 
 PM25 = "PRSA_data_2010.1.1-2014.12.31.csv"

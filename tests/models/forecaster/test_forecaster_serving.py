@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from test_export import call_in_fresh_process
 
 from rnn_zoo import get_model
-from rnn_zoo.data.time_series import denormalize_target, normalize
+from rnn_zoo.data.scaling import denormalize_target, normalize
 from rnn_zoo.export import export_saved_model, load_serving_module
 from rnn_zoo.models.forecaster.serving import ForecasterServing
 
