@@ -9,12 +9,14 @@ failure removes the temporary path and leaves the old target as it was.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 def _temporary_beside(target: Path) -> Path:
@@ -157,3 +159,102 @@ def replace_symlink(link: str | os.PathLike, target: str) -> None:
     """
     with atomic_path(link) as temporary:
         temporary.symlink_to(target, target_is_directory=True)
+
+
+_JSON_TYPES = {dict: "an object", list: "a list", str: "a string", int: "an integer"}
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, float):
+        return "a number"
+    return next((word for kind, word in _JSON_TYPES.items() if isinstance(value, kind)), "?")
+
+
+def read_json_object(
+    path: str | os.PathLike,
+    required: dict[str, type] | None = None,
+    *,
+    error: type[Exception] = ValueError,
+    advice: str = "expected a JSON object",
+) -> dict[str, Any]:
+    """Reads a JSON object from a file, naming the file and its problem if it is damaged.
+
+    Args:
+        path: The file.
+        required: Keys the object must hold, each with the type its value must have.
+        error: The exception class raised for any problem.
+        advice: What the reader should do, appended to every message.
+
+    Returns:
+        The file's JSON object.
+
+    Raises:
+        Exception: ``error``, if the file is missing, not UTF-8, not valid JSON, not a
+            JSON object, or lacks a required key or holds it with another type.
+
+    Example:
+        >>> read_json_object("saved_models/lstm/latest/data.json", {"metadata": dict})
+        ... # doctest: +SKIP
+        {'name': 'time_series', 'metadata': {...}}
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as problem:
+        raise error(f"{path} is missing; {advice}") from problem
+    except IsADirectoryError as problem:
+        raise error(f"{path} is a directory, expected a JSON file; {advice}") from problem
+    except UnicodeDecodeError as problem:
+        raise error(
+            f"{path} is not UTF-8 text (byte {problem.start}); expected JSON; {advice}"
+        ) from problem
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as problem:
+        raise error(
+            f"{path} is not valid JSON ({problem.msg} at line {problem.lineno} column "
+            f"{problem.colno}); {advice}"
+        ) from problem
+    if not isinstance(payload, dict):
+        raise error(f"{path} holds {_json_kind(payload)}, expected a JSON object; {advice}")
+    check_json_entries(path, payload, required or {}, error=error, advice=advice)
+    return payload
+
+
+def check_json_entries(
+    path: str | os.PathLike,
+    payload: dict[str, Any],
+    required: dict[str, type],
+    *,
+    error: type[Exception] = ValueError,
+    advice: str = "expected a JSON object",
+) -> None:
+    """Checks that each required key of a file's JSON object holds a value of its type.
+
+    Args:
+        path: The file the object came from, named in the message.
+        payload: The object (or one nested in it).
+        required: Key → the type its value must have (a bool is no int).
+        error: The exception class raised.
+        advice: What the reader should do, appended to the message.
+
+    Raises:
+        Exception: ``error``, naming the file, the key and what it holds.
+
+    Example:
+        >>> check_json_entries("run.json", {"seed": 0}, {"seed": int})
+    """
+    for key, kind in required.items():
+        if key not in payload:
+            raise error(f"{path} has no {key!r} entry; {advice}")
+        value = payload[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+            raise error(
+                f"{path} has {key!r} = {shown} ({_json_kind(value)}), expected "
+                f"{_JSON_TYPES.get(kind, kind.__name__)}; {advice}"
+            )

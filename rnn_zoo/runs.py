@@ -31,7 +31,12 @@ import shutil
 from pathlib import Path
 from typing import IO, Any
 
-from rnn_zoo.files import replace_symlink, write_text_atomically
+from rnn_zoo.files import (
+    check_json_entries,
+    read_json_object,
+    replace_symlink,
+    write_text_atomically,
+)
 from rnn_zoo.limits import check_keras_archive
 
 RUN_CONFIG = "run.json"
@@ -49,23 +54,11 @@ HASHED_FILES = (MODEL_FILE, DATA_FILE, RUN_CONFIG)
 CONFIG_KEYS = {"model": str, "recipe": dict, "seed": int, "data_options": dict}
 
 logger = logging.getLogger(__name__)
+_DAMAGED = "the run directory is damaged; retrain, or restore the original file"
 
 
 class RunIntegrityError(ValueError):
     """Raised when a run directory's files are damaged or differ from what metrics.json lists."""
-
-
-_JSON_TYPES = {dict: "an object", list: "a list", str: "a string", int: "an integer"}
-
-
-def _json_kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, float):
-        return "a number"
-    return next((word for kind, word in _JSON_TYPES.items() if isinstance(value, kind)), "?")
 
 
 def read_run_json(
@@ -88,46 +81,12 @@ def read_run_json(
         >>> read_run_json("saved_models/lstm/latest/run.json", {"config": dict})  # doctest: +SKIP
         {'config': {'model': 'lstm', ...}}
     """
-    path = Path(path)
-    advice = "the run directory is damaged; retrain, or restore the original file"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as error:
-        raise RunIntegrityError(f"{path} is missing; {advice}") from error
-    except IsADirectoryError as error:
-        raise RunIntegrityError(f"{path} is a directory, expected a JSON file; {advice}") from error
-    except UnicodeDecodeError as error:
-        raise RunIntegrityError(
-            f"{path} is not UTF-8 text (byte {error.start}); expected JSON; {advice}"
-        ) from error
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise RunIntegrityError(
-            f"{path} is not valid JSON ({error.msg} at line {error.lineno} column "
-            f"{error.colno}); {advice}"
-        ) from error
-    if not isinstance(payload, dict):
-        raise RunIntegrityError(
-            f"{path} holds {_json_kind(payload)}, expected a JSON object; {advice}"
-        )
-    _check_entries(path, payload, required or {})
-    return payload
-
-
-def _check_entries(path: Path, payload: dict[str, Any], required: dict[str, type]) -> None:
-    """Each required key is in ``payload`` with a value of its type (a bool is no int)."""
-    advice = "the run directory is damaged; retrain, or restore the original file"
-    for key, kind in required.items():
-        if key not in payload:
-            raise RunIntegrityError(f"{path} has no {key!r} entry; {advice}")
-        value = payload[key]
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
-            raise RunIntegrityError(
-                f"{path} has {key!r} = {shown} ({_json_kind(value)}), expected "
-                f"{_JSON_TYPES.get(kind, kind.__name__)}; {advice}"
-            )
+    return read_json_object(
+        path,
+        required,
+        error=RunIntegrityError,
+        advice=_DAMAGED,
+    )
 
 
 def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
@@ -152,7 +111,7 @@ def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
 
     path = Path(run_dir) / RUN_CONFIG
     config = read_run_json(path, {"config": dict})["config"]
-    _check_entries(path, config, CONFIG_KEYS)
+    check_json_entries(path, config, CONFIG_KEYS, error=RunIntegrityError, advice=_DAMAGED)
     registered = list_models()
     if config["model"] not in registered:
         raise RunIntegrityError(

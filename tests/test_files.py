@@ -98,3 +98,15 @@ def test_replace_symlink_switches_in_one_rename(tmp_path):
     replace_symlink(tmp_path / "latest", "run-2")
     assert os.readlink(tmp_path / "latest") == "run-2"
     assert sorted(os.listdir(tmp_path)) == ["latest", "run-1", "run-2"]
+
+
+def test_load_metadata_names_a_damaged_data_json(tmp_path):
+    from rnn_zoo.data import load_metadata
+
+    (tmp_path / "data.json").write_text("{")
+    with pytest.raises(ValueError, match="data.json is not valid JSON") as error:
+        load_metadata(tmp_path)
+    assert str(tmp_path / "data.json") in str(error.value)
+    (tmp_path / "data.json").write_text('{"name": "x"}')
+    with pytest.raises(ValueError, match="has no 'metadata' entry"):
+        load_metadata(tmp_path)

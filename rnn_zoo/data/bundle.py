@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rnn_zoo.files import write_text_atomically
+from rnn_zoo.files import read_json_object, write_text_atomically
 
 METADATA_FILE = "data.json"
 
@@ -78,6 +78,8 @@ def load_metadata(directory: str | os.PathLike) -> dict[str, Any]:
 
     Raises:
         FileNotFoundError: If ``data.json`` is missing.
+        ValueError: If it is not UTF-8 JSON holding ``name`` and ``metadata``; the
+            message names the file and its problem.
 
     Example:
         >>> load_metadata("saved_models/baseline/latest")["name"]  # doctest: +SKIP
@@ -86,4 +88,6 @@ def load_metadata(directory: str | os.PathLike) -> dict[str, Any]:
     target = Path(directory) / METADATA_FILE
     if not target.is_file():
         raise FileNotFoundError(f"{target} not found; a run directory holds data.json")
-    return json.loads(target.read_text(encoding="utf-8"))
+    return read_json_object(
+        target, {"name": str, "metadata": dict}, advice="expected what save_metadata writes"
+    )
