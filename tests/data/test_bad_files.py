@@ -23,13 +23,8 @@ SYSTEM_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 GOOD_ROWS = ["t,y,w", *(f"{row},{row},7" for row in range(50))]
 
 
-@pytest.fixture(autouse=True)
-def keras_home(tmp_path, monkeypatch) -> Path:
-    """An empty Keras cache, and no data directory variable: only the file under test."""
-    home = tmp_path / "keras_home"
-    monkeypatch.setenv("KERAS_HOME", str(home))
-    monkeypatch.delenv("RNN_ZOO_DATA_DIR", raising=False)
-    return home
+# Every test here sees an empty Keras cache and no data directory variable.
+pytestmark = pytest.mark.usefixtures("keras_home")
 
 
 def assert_nothing_cached(home: Path) -> None:

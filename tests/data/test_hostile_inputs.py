@@ -43,13 +43,8 @@ CPU = ["--device", "cpu"]  # no line about the device: the refusal is the only o
 NEEDED = ", ".join(f"{split} {count}" for split, count in MIN_EXAMPLES.items())
 
 
-@pytest.fixture(autouse=True)
-def keras_home(tmp_path, monkeypatch) -> Path:
-    """An empty Keras cache and no data directory variable: only the file under test."""
-    home = tmp_path / "keras_home"
-    monkeypatch.setenv("KERAS_HOME", str(home))
-    monkeypatch.delenv("RNN_ZOO_DATA_DIR", raising=False)
-    return home
+# Every test here sees an empty Keras cache and no data directory variable.
+pytestmark = pytest.mark.usefixtures("keras_home")
 
 
 def files_in(folder: Path) -> list[Path]:
