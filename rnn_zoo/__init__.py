@@ -22,16 +22,17 @@ __all__ = ["__version__", *_REGISTRY_NAMES]
 
 
 def _factories() -> dict:
+    """Factory name → its registry entry, without importing any factory."""
     registry = importlib.import_module("rnn_zoo.registry")
     specs = [registry.get_spec(name) for name in registry.list_models()]
-    return {spec.factory.__name__: spec.factory for spec in specs}
+    return {spec.factory_name: spec for spec in specs}
 
 
 def __getattr__(name: str):
     if name in _REGISTRY_NAMES:
         value = getattr(importlib.import_module("rnn_zoo.registry"), name)
     elif name.startswith("build_") and name in (factories := _factories()):
-        value = factories[name]
+        value = factories[name].get_factory()
     else:
         raise AttributeError(f"module 'rnn_zoo' has no attribute {name!r}")
     globals()[name] = value

@@ -213,7 +213,7 @@ def _list(args) -> int:
     for name in list_models(args.pattern):
         spec = get_spec(name)
         measured = ", ".join(f"{k}={v}" for k, v in spec.results.items()) or "-"
-        parameters = f"{spec.parameters or spec.build().count_params():,}"
+        parameters = "-" if spec.parameters is None else f"{spec.parameters:,}"
         rows.append((name, spec.dataset, parameters, _format_recipe(spec.recipe), measured))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
@@ -334,6 +334,9 @@ def _devices(args) -> int:
     return 0
 
 
+# Commands that answer from the registry alone: they never import TensorFlow.
+_WITHOUT_TENSORFLOW = frozenset({"list"})
+
 _COMMANDS = {
     "devices": _devices,
     "list": _list,
@@ -430,7 +433,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         0
     """
     args = _build_parser().parse_args(argv)
-    _start_tensorflow_quietly(args.verbose)
+    if args.command not in _WITHOUT_TENSORFLOW:
+        _start_tensorflow_quietly(args.verbose)
     _show_rnn_zoo_logs()
     from rnn_zoo.data.sources import ChecksumError
     from rnn_zoo.runs import RunIntegrityError

@@ -47,10 +47,15 @@ def resolve(reference: Any) -> Any:
     """
     if not isinstance(reference, str):
         return reference
+    module, _, attribute = _check_reference("reference", reference).partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def _check_reference(name: str, reference: str) -> str:
     module, separator, attribute = reference.partition(":")
     if not separator or not module or not attribute:
-        raise ValueError(f"reference {reference!r} is not of the form 'module:attribute'")
-    return getattr(importlib.import_module(module), attribute)
+        raise ValueError(f"{name} {reference!r} is not of the form 'module:attribute'")
+    return reference
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,7 +153,8 @@ class ModelSpec:
 
     Attributes:
         name: The registry name, e.g. ``"baseline"``.
-        factory: The ``build_*`` function.
+        factory: The ``build_*`` function, or a ``"module:function"`` reference to it
+            (resolved on first use, so an entry can be listed without importing Keras).
         task: What the model does, in words, for listings and model cards
             (``"text_classification"``); nothing dispatches on it.
         dataset: The name of its dataset, as its loader's ``DataBundle`` names it.
@@ -181,7 +187,7 @@ class ModelSpec:
     """
 
     name: str
-    factory: Callable[..., Any]
+    factory: Callable[..., Any] | str
     task: str
     dataset: str
     loader: Callable[..., Any] | str
@@ -204,8 +210,10 @@ class ModelSpec:
         check_name("task", self.task)
         check_name("dataset", self.dataset)
         check_choice("head", self.head, HEADS)
-        if not callable(self.factory):
-            raise TypeError(f"factory={self.factory!r} is not callable")
+        if isinstance(self.factory, str):
+            _check_reference("factory", self.factory)
+        elif not callable(self.factory):
+            raise TypeError(f"factory={self.factory!r} is not callable nor a 'module:function'")
         for verb in self.verbs:
             check_name("verb", verb)
 
@@ -295,6 +303,30 @@ class ModelSpec:
             )
         return resolve(self.verbs[verb])
 
+    @property
+    def factory_name(self) -> str:
+        """The factory's name (``"build_lstm"``), known without importing it.
+
+        Example:
+            >>> get_spec("lstm").factory_name
+            'build_lstm'
+        """
+        if isinstance(self.factory, str):
+            return self.factory.partition(":")[2]
+        return self.factory.__name__
+
+    def get_factory(self) -> Callable[..., Any]:
+        """Returns the ``build_*`` function, importing its module on first use.
+
+        Returns:
+            The factory.
+
+        Example:
+            >>> get_spec("lstm").get_factory().__name__
+            'build_lstm'
+        """
+        return resolve(self.factory)
+
     def factory_arguments(self) -> dict[str, Any]:
         """Returns the factory's keyword arguments with their defaults.
 
@@ -305,7 +337,7 @@ class ModelSpec:
             >>> get_spec("baseline").factory_arguments()["hidden_units"]
             128
         """
-        parameters = inspect.signature(self.factory).parameters.values()
+        parameters = inspect.signature(self.get_factory()).parameters.values()
         return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
 
     def build(self, **overrides: Any):
@@ -330,7 +362,7 @@ class ModelSpec:
                 f"{self.name!r} does not take {', '.join(map(repr, unknown))}; "
                 f"accepted: {', '.join(accepted)}"
             )
-        return self.factory(**overrides)
+        return self.get_factory()(**overrides)
 
 
 _REGISTRY: dict[str, ModelSpec] = {}

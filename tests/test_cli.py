@@ -246,12 +246,30 @@ def rnn_zoo_command(*arguments: str) -> subprocess.CompletedProcess:
 
 
 def test_the_command_line_hides_tensorflow_start_up_lines_unless_verbose():
-    quiet = rnn_zoo_command("list")
-    assert "baseline" in quiet.stdout
+    quiet = rnn_zoo_command("devices")
+    assert "tensorflow" in quiet.stdout
     assert [line for line in quiet.stderr.splitlines() if not line.startswith("rnn-zoo")] == []
-    verbose = rnn_zoo_command("--verbose", "list")
+    verbose = rnn_zoo_command("--verbose", "devices")
     assert verbose.stdout == quiet.stdout
     assert len(verbose.stderr.splitlines()) > len(quiet.stderr.splitlines())
+
+
+def test_list_answers_from_the_registry_without_importing_tensorflow_or_keras():
+    listing = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from rnn_zoo.cli import main; code = main(['--verbose', 'list']); "
+            "print(sorted({'tensorflow', 'keras'} & set(sys.modules))); sys.exit(code)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    *rows, imported = listing.stdout.splitlines()
+    assert imported == "[]"
+    assert {row.split()[0] for row in rows[1:]} == set(list_models())
+    assert listing.stderr == ""
 
 
 def test_predict_refuses_more_inputs_than_the_cap_before_loading_the_run(tmp_path, capsys):

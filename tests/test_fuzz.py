@@ -73,7 +73,7 @@ def test_factories_refuse_bad_values_with_the_argument_named(name, data, layers_
 
 def test_every_factory_argument_is_documented():
     for name in list_models():
-        factory = get_spec(name).factory
+        factory = get_spec(name).get_factory()
         doc = inspect.getdoc(factory)
         for argument in get_spec(name).factory_arguments():
             assert f"{argument}:" in doc, f"{factory.__name__} does not document {argument}"

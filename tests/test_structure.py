@@ -108,7 +108,7 @@ def test_a_model_name_or_task_appears_in_code_only_in_its_family_folder(word, na
     specs = [get_spec(model) for model in list_models()]
     if any(word in values for spec in specs for values in spec.choices.values()):
         pytest.skip(f"{word!r} is also an accepted factory value (a cell), written as such")
-    family = Path(get_spec(name).factory.__code__.co_filename).parent
+    family = Path(get_spec(name).get_factory().__code__.co_filename).parent
     outside = [
         path.relative_to(PACKAGE.parent)
         for path in MODULES.values()

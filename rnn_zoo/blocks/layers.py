@@ -17,14 +17,11 @@ from __future__ import annotations
 
 import keras
 
+from rnn_zoo.blocks.cell_names import CELL_NAMES
 from rnn_zoo.blocks.hoisted_lstm import HoistedLSTM
 from rnn_zoo.validation import check_bool, check_choice, check_int, check_name, check_rate
 
-CELLS = {
-    "simple_rnn": keras.layers.SimpleRNN,
-    "lstm": HoistedLSTM,
-    "gru": keras.layers.GRU,
-}
+CELLS = dict(zip(CELL_NAMES, (keras.layers.SimpleRNN, HoistedLSTM, keras.layers.GRU), strict=True))
 
 
 def recurrent_options(

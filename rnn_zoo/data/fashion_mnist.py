@@ -14,7 +14,7 @@ drawn by a permutation seeded with ``seed``) to validation and keep the rest for
 training; the 10,000 test images are the test split.
 
 Images stay ``uint8`` in ``[0, 255]``, shape ``[28, 28]``: pixel scaling happens inside
-the model (:func:`rnn_zoo.models.baseline.build_baseline` starts with a
+the model (:func:`rnn_zoo.models.baseline.model.build_baseline` starts with a
 ``Rescaling(1/255)`` layer), so the exported model takes raw images as they come.
 Labels are ``int32`` class ids in ``[0, 9]``, named by :data:`CLASS_NAMES`.
 """

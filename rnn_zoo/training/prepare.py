@@ -189,7 +189,7 @@ def _check_spec_options(spec: ModelSpec, data_options: Any, model_options: Any) 
     loader_arguments = [p for p in inspect.signature(loader).parameters if p not in set_by_training]
     _check_options("data_options", data_options, loader_arguments, loader.__name__)
     factory_arguments = list(spec.factory_arguments())
-    _check_options("model_options", model_options, factory_arguments, spec.factory.__name__)
+    _check_options("model_options", model_options, factory_arguments, spec.factory_name)
 
 
 class _ArgumentsChecked(Exception):
@@ -424,7 +424,7 @@ def prepare(model_or_name, data: DataBundle | None, options: TrainOptions) -> Pr
                 spec, options.data_dir, recipe.batch_size, options.seed, options.data_options
             )
     if spec is not None:
-        check_data_implied(data, options.model_options, spec.factory.__name__)
+        check_data_implied(data, options.model_options, spec.factory_name)
     identity = data_identity(files, data_dir, data)
     steps_per_epoch = options.steps_per_epoch
     if recipe.schedule == "cosine" and steps_per_epoch is None:

@@ -40,7 +40,7 @@ def sample_inputs(model: keras.Model, batch: int = 3, steps: int = 7):
 
 
 def test_registry_lists_the_four_seed_models():
-    factories = {get_spec(name).factory for name in list_models()}
+    factories = {get_spec(name).get_factory() for name in list_models()}
     assert {build_baseline, build_lstm, build_text_generator, build_gru_classifier} <= factories
     assert list_models("gru*") == ["gru_classifier"]
 

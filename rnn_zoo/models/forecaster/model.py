@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from rnn_zoo.blocks.layers import CELLS, ObservedFeature, recurrent_options, recurrent_stack
-from rnn_zoo.registry import ModelSpec, PlainTwin, Recipe, register
+from rnn_zoo.blocks.layers import ObservedFeature, recurrent_options, recurrent_stack
 from rnn_zoo.validation import check_bool, check_int, check_shape
 
 
@@ -124,38 +123,3 @@ def build_lstm(
             )
         outputs = keras.layers.Add(name="forecast_from_last", dtype="float32")([outputs, observed])
     return keras.Model(inputs, outputs, name=name)
-
-
-SPEC = register(
-    ModelSpec(
-        name="lstm",
-        factory=build_lstm,
-        task="forecasting",
-        dataset="time_series",
-        loader="rnn_zoo.data.time_series:load_time_series",
-        serving="rnn_zoo.models.forecaster.serving:ForecasterServing",
-        head="values",
-        read_inputs="rnn_zoo.models.forecaster.serving:read_windows",
-        choices={"cell": CELLS},
-        plain_twin=PlainTwin("rnn_zoo.models.forecaster.twin:build_plain_lstm"),
-        description=(
-            "LSTM forecaster of Beijing PM2.5 six hours ahead from the past 24 hours of "
-            "all readings"
-        ),
-        # PM2.5 read as log(1 + x): skill 0.157 ± 0.011 (5 seeds), 0.140 without.
-        data_options={"horizon": 6, "input_width": 24, "log_columns": ("pm2.5",)},
-        recipe=Recipe(
-            optimizer="adam",
-            learning_rate=1e-3,
-            loss="mae",  # the error reported in µg/m³; MSE chases the rare extreme hours
-            metrics=("mae",),
-            epochs=15,
-            batch_size=256,
-            monitor="val_loss",
-        ),
-        # BENCHMARKS.md: benchmarks/quality.py lstm --seeds 0 1 2 3 4 (test split, µg/m³).
-        parameters=1_781,
-        anchor="persistence and seasonal-naive forecasts (MAE in µg/m³, same test windows)",
-        results={"test_mae": 31.50, "persistence_mae": 37.38, "skill": 0.157, "seeds": 5},
-    )
-)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import keras
 
 from rnn_zoo.blocks import metrics  # noqa: F401 - registers rnn_zoo>MaskedAccuracy
-from rnn_zoo.blocks.layers import CELLS, PaddingMask, recurrent_options, recurrent_stack
-from rnn_zoo.registry import ModelSpec, PlainTwin, Recipe, register
+from rnn_zoo.blocks.layers import PaddingMask, recurrent_options, recurrent_stack
 from rnn_zoo.validation import check_bool, check_int
 
 
@@ -123,38 +122,3 @@ def build_sequence_tagger(
         num_tags, activation="softmax", name="tag_probabilities", dtype="float32"
     )(x)
     return keras.Model(inputs, outputs, name=name)
-
-
-SPEC = register(
-    ModelSpec(
-        name="sequence_tagger",
-        factory=build_sequence_tagger,
-        task="sequence_tagging",
-        dataset="ud_english_ewt",
-        loader="rnn_zoo.data.ud_treebank:load_conllu",
-        serving="rnn_zoo.models.tagger.serving:TaggerServing",
-        head="probabilities",
-        read_inputs="rnn_zoo.serving:read_texts",
-        choices={"cell": CELLS},
-        plain_twin=PlainTwin(
-            "rnn_zoo.models.tagger.twin:build_plain_sequence_tagger",
-            data_options={"char_features": False},
-        ),
-        description="BiLSTM part-of-speech tagger (17 UPOS tags) on UD English EWT",
-        recipe=Recipe(
-            optimizer="adam",
-            learning_rate=2e-3,
-            loss={"class_name": "SparseCategoricalCrossentropy", "config": {"ignore_class": 0}},
-            metrics=({"class_name": "rnn_zoo>MaskedAccuracy", "config": {}},),
-            epochs=10,
-            batch_size=32,
-            monitor="val_accuracy",
-        ),
-        # BENCHMARKS.md: means over seeds 0-2 of `rnn-zoo train sequence_tagger` (test
-        # split, padding excluded; the unseen words are the 1,882 test words that never
-        # occur in train).
-        parameters=2_709_202,
-        anchor="BiLSTM from scratch (Plank et al. 2016, bilty): 0.946 UPOS; UDPipe 1.2: 0.944",
-        results={"test_upos_accuracy": 0.9470, "unseen_word_accuracy": 0.7807, "seeds": 3},
-    )
-)

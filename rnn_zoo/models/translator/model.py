@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import keras
 
-from rnn_zoo.blocks.layers import CELLS, recurrent_layer, recurrent_options
-from rnn_zoo.registry import ModelSpec, PlainTwin, Recipe, register
+from rnn_zoo.blocks.layers import recurrent_layer, recurrent_options
 from rnn_zoo.validation import check_bool, check_int
 
 ENCODER = "encoder"
@@ -170,46 +169,3 @@ def build_seq2seq(
     x = keras.layers.Dense(decoder_units, activation="tanh", name="combine")(x)
     logits = keras.layers.Dense(target_vocab_size, name="logits", dtype="float32")(x)
     return keras.Model([source, target_in], logits, name=name)
-
-
-SPEC = register(
-    ModelSpec(
-        name="seq2seq",
-        factory=build_seq2seq,
-        task="translation",
-        dataset="translation_pairs",
-        loader="rnn_zoo.data.translation:load_translation_pairs",
-        serving="rnn_zoo.models.translator.serving:TranslatorServing",
-        head="logits",
-        read_inputs="rnn_zoo.serving:read_texts",
-        verbs={"translate": "rnn_zoo.models.translator.decoding:translate"},
-        choices={"cell": CELLS},
-        test_report="rnn_zoo.models.translator.decoding:bleu_report",
-        plain_twin=PlainTwin("rnn_zoo.models.translator.twin:build_plain_seq2seq"),
-        description="GRU encoder-decoder with additive attention, English to French (Tatoeba)",
-        recipe=Recipe(
-            optimizer="adam",
-            learning_rate=1e-3,
-            loss={
-                "class_name": "SparseCategoricalCrossentropy",
-                "config": {"from_logits": True, "ignore_class": 0},
-            },
-            metrics=(),
-            epochs=4,
-            batch_size=128,
-            monitor="val_loss",
-        ),
-        # BENCHMARKS.md, Translation: benchmarks/translation.py (default recipe and data,
-        # seeds 0-2, each its own split), corpus BLEU on the first 1,000 test pairs,
-        # mean and std; attention=False: 7.32 ± 0.17 greedy, 7.81 ± 0.43 beam 4.
-        parameters=2_060_936,
-        anchor="the same recipe without attention, trained beside it (benchmarks/translation.py)",
-        results={
-            "test_bleu_greedy": 10.50,
-            "test_bleu_greedy_std": 0.78,
-            "test_bleu_beam4": 11.72,
-            "test_bleu_beam4_std": 1.10,
-            "seeds": 3,
-        },
-    )
-)
