@@ -56,6 +56,23 @@ def _cpu_model() -> str:
     return "unknown"
 
 
+def source_commit() -> str:
+    """The checkout's commit, ``+dirty`` when tracked files differ from it, for results."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*arguments: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(root), *arguments], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short=12", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{commit}+dirty" if dirty else commit
+
+
 def machine() -> dict[str, Any]:
     """Facts about this machine and its software, recorded beside every result."""
     return {

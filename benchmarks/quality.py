@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import tempfile
 
-from harness import RESULTS, earlier_seeds, mean_and_std
+from harness import RESULTS, earlier_seeds, machine, mean_and_std, source_commit
 
 
 def main() -> None:
@@ -44,6 +42,7 @@ def main() -> None:
     recorded = {"recipe": recipe, "data_options": spec.data_options}
     earlier = earlier_seeds(f"quality_{args.name}", recorded, args.seeds) if args.add else []
     runs = []
+    commit, this_machine = source_commit(), machine()
     with tempfile.TemporaryDirectory() as output_dir:
         for seed in args.seeds:
             result = train(args.name, seed=seed, epochs=args.epochs, output_dir=output_dir)
@@ -58,6 +57,8 @@ def main() -> None:
                     },
                     "epochs": len(result.history["loss"]),
                     "wall_time_s": round(result.wall_time, 1),
+                    "commit": commit,
+                    "machine": this_machine,
                     "samples_per_second": round(result.samples_per_second, 1),
                 }
             )
@@ -68,7 +69,6 @@ def main() -> None:
         "model": args.name,
         **recorded,
         "anchor": spec.anchor,
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "runs": runs,
         "test_summary": summary,
     }

@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnn_zoo.data.bundle import DataBundle
+from rnn_zoo.data.full_context import full_context_report
 from rnn_zoo.data.sources import RemoteFile, resolve_file
 from rnn_zoo.data.windows import (
     SPLITS,
@@ -156,7 +157,9 @@ def load_text_corpus(
         ``vocab_size``; ``metadata`` holds ``vocabulary`` (characters in id order),
         ``seq_length``, ``validation_split``, ``num_characters`` and the characters
         and sequences of each split; ``preprocessor`` is the characters → ids lookup.
-        Rebuild both lookups with :func:`char_lookups`.
+        Rebuild both lookups with :func:`char_lookups`. ``test_report`` adds the
+        loss on the whole test text, every character given the text before it
+        (:func:`rnn_zoo.data.full_context.full_context_loss`, nanoGPT's measure).
 
     Raises:
         TypeError: If an argument has the wrong type.
@@ -239,4 +242,10 @@ def load_text_corpus(
         model_kwargs={"vocab_size": len(vocabulary)},
         metadata=metadata,
         preprocessor=ids_from_chars,
+        test_report=full_context_report(_leading_ids(ids, bounds[-1], fraction)),
     )
+
+
+def _leading_ids(ids: np.ndarray, bounds: tuple[int, int], fraction: float) -> np.ndarray:
+    split = ids[bounds[0] : bounds[1]]
+    return split[: leading_count(len(split), fraction)]
