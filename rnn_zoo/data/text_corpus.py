@@ -1,9 +1,12 @@
 """A character corpus for the text generator, as in TensorFlow's text-generation tutorial.
 
 The text is split by position into three consecutive parts: with
-``validation_split=v`` the first ``1 - 2v`` of the characters train, the next ``v``
-validate and the last ``v`` test (80 % / 10 % / 10 % by default), so no text is shared
-between splits. Each part is cut into non-overlapping chunks of ``seq_length + 1``
+``validation_split=v`` and ``test_split=t`` the first ``1 - v - t`` of the characters
+train, the next ``v`` validate and the last ``t`` test (80 % / 10 % / 10 % by default;
+``t`` defaults to ``v``), so no text is shared between splits and neither training nor
+checkpoint selection sees the test text. The test text is the last ``t`` of the
+corpus whatever ``v`` is: the last 10 % of tiny Shakespeare is the text nanoGPT
+validates its character model on. Each part is cut into non-overlapping chunks of ``seq_length + 1``
 characters; a chunk gives the input (its first ``seq_length`` ids) and the target (its
 last ``seq_length`` ids), the input shifted by one character.
 
@@ -118,6 +121,12 @@ def _check_corpus(
         )
 
 
+def _check_share(name: str, share: float) -> float:
+    return check_float(
+        name, share, minimum=0.0, maximum=0.5, include_minimum=False, include_maximum=False
+    )
+
+
 def _sequences(ids: np.ndarray, seq_length: int, fraction: float) -> tf.data.Dataset:
     count = leading_count(len(ids) // (seq_length + 1), fraction)
     chunks = ids[: count * (seq_length + 1)].reshape(count, seq_length + 1)
@@ -130,6 +139,7 @@ def load_text_corpus(
     seq_length: int = 100,
     batch_size: int = 64,
     validation_split: float = 0.1,
+    test_split: float | None = None,
     seed: int = 0,
     fraction: float = 1.0,
 ) -> DataBundle:
@@ -146,8 +156,10 @@ def load_text_corpus(
             by :func:`rnn_zoo.data.sources.resolve_file`.
         seq_length: Characters per input sequence. Defaults to 100.
         batch_size: Sequences per batch. Defaults to 64.
-        validation_split: Share of the text for validation, and again for test, in
-            ``(0, 0.5)``. Defaults to 0.1 (80 % / 10 % / 10 %).
+        validation_split: Share of the text for validation, taken just before the
+            test text, in ``(0, 0.5)``. Defaults to 0.1 (80 % / 10 % / 10 %).
+        test_split: Share of the text for test, at its end, in ``(0, 0.5)``.
+            Defaults to ``validation_split``.
         seed: Seed of the train shuffle. Defaults to 0.
         fraction: Share of each split's sequences to keep (the leading ones), in
             ``(0, 1]``, for quick runs. Defaults to 1.0.
@@ -177,20 +189,14 @@ def load_text_corpus(
     """
     check_int("seq_length", seq_length)
     check_int("batch_size", batch_size)
-    validation_split = check_float(
-        "validation_split",
-        validation_split,
-        minimum=0.0,
-        maximum=0.5,
-        include_minimum=False,
-        include_maximum=False,
-    )
+    validation_split = _check_share("validation_split", validation_split)
+    test_split = validation_split if test_split is None else _check_share("test_split", test_split)
     check_int("seed", seed, minimum=0)
     fraction = check_data_fraction(fraction)
 
     file = resolve_file(TINY_SHAKESPEARE, path)
     text = _read_text(file)
-    shares = (1.0 - 2 * validation_split, validation_split, validation_split)
+    shares = (1.0 - validation_split - test_split, validation_split, test_split)
     bounds = split_bounds(len(text), shares)
     _check_corpus(text, file, bounds, seq_length)
 
@@ -230,6 +236,7 @@ def load_text_corpus(
         "vocabulary": vocabulary,
         "seq_length": seq_length,
         "validation_split": validation_split,
+        "test_split": test_split,
         "num_characters": len(text),
         "characters": split_sizes(bounds),
         "sequences": counts,

@@ -89,6 +89,18 @@ def test_splits_do_not_overlap(bundle, text):
     assert decode(last_validation, vocabulary) in text[train_end:test_start]
 
 
+def test_a_smaller_validation_slice_keeps_the_same_test_text(shared_data, bundle, text):
+    narrow = load_text_corpus(shared_data, seq_length=SEQ, validation_split=0.02, test_split=0.1)
+    characters, default = narrow.metadata["characters"], bundle.metadata["characters"]
+    assert characters["test"] == default["test"]
+    assert characters["validation"] == pytest.approx(0.02 * len(text), abs=1)
+    assert characters["train"] == len(text) - characters["validation"] - characters["test"]
+    vocabulary = narrow.metadata["vocabulary"]
+    first_test = decode(next(iter(narrow.test))[0][0], vocabulary)
+    assert first_test == decode(next(iter(bundle.test))[0][0], vocabulary)
+    assert narrow.metadata["test_split"] == 0.1 and bundle.metadata["test_split"] == 0.1
+
+
 def test_train_order_is_seeded(tmp_path):
     file = write(tmp_path, "".join(chr(97 + i % 26) + chr(65 + i % 7) for i in range(5000)))
 
@@ -156,6 +168,8 @@ def test_batch_larger_than_train_split(tmp_path):
         ({"batch_size": "64"}, TypeError),
         ({"validation_split": 0.5}, ValueError),
         ({"validation_split": 0.0}, ValueError),
+        ({"test_split": 0.5}, ValueError),
+        ({"test_split": "0.1"}, TypeError),
         ({"seed": -1}, ValueError),
         ({"fraction": 0.0}, ValueError),
         ({"fraction": 1.5}, ValueError),
