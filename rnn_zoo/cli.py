@@ -188,6 +188,23 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _add_unsafe_flag(generating)
 
+    tagging = commands.add_parser(
+        "tag", help="tag a CoNLL-U file (UPOS column) or text, one sentence a line"
+    )
+    tagging.add_argument("run_dir", help=RUN_DIR_HELP)
+    tagging.add_argument(
+        "input",
+        metavar="INPUT",
+        help="a *.conllu file, or UTF-8 text of one sentence a line (words split on spaces)",
+    )
+    tagging.add_argument(
+        "-o", "--output", required=True, help="the CoNLL-U file to write (may be INPUT)"
+    )
+    tagging.add_argument(
+        "--batch-size", type=int, default=32, help=f"sentences per model call, {INT32_RANGE}"
+    )
+    _add_unsafe_flag(tagging)
+
     exporting = commands.add_parser("export", help="export a run as a SavedModel")
     exporting.add_argument("run_dir", help=RUN_DIR_HELP)
     exporting.add_argument("--output-dir", default="saved_models")
@@ -316,6 +333,23 @@ def _generate(args) -> int:
     return 0
 
 
+def _tag(args) -> int:
+    from rnn_zoo.registry import find_verb
+
+    tagged = find_verb("tag")(
+        args.run_dir,
+        args.input,
+        args.output,
+        batch_size=args.batch_size,
+        safe_mode=args.safe_mode,
+    )
+    print(
+        f"tagged {tagged.sentences} sentences, {tagged.words} words ({tagged.input_format} "
+        f"input) -> {tagged.path}"
+    )
+    return 0
+
+
 def _export(args) -> int:
     from rnn_zoo.export import export_saved_model
 
@@ -344,6 +378,7 @@ _COMMANDS = {
     "evaluate": _evaluate,
     "predict": _predict,
     "generate": _generate,
+    "tag": _tag,
     "export": _export,
 }
 

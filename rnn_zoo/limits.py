@@ -62,6 +62,12 @@ MAX_BATCH_CHARS = 1_000_000
 # batches the zoo trains on; more inputs are better predicted in several calls.
 MAX_PREDICT_INPUTS = 10_000
 
+# A file ``rnn-zoo tag`` reads (CoNLL-U, or text of one sentence a line). It is read
+# whole and kept as its lines (about five times its size in Python strings) while the
+# tagger runs over it in batches; UD English EWT's train file is 14 MB, and 64 MiB holds
+# all but the very largest treebank files. Tag a larger file in parts.
+MAX_TAG_FILE_BYTES = 64 * 2**20
+
 # A ``model.keras`` file, uncompressed (the sum of its members' sizes as its zip
 # directory states them; Python's zipfile never inflates a member past its stated size,
 # it fails the CRC check instead). Keras reads the weights into memory. The zoo's largest

@@ -17,13 +17,22 @@ MAX_INPUT_BYTES = 10 * 2**20
 a batch of a few thousand 28×28 images fit many times over)."""
 
 
-def read_input_bytes(name: str, *, label: str | None = None, expected: str) -> bytes:
+def read_input_bytes(
+    name: str,
+    *,
+    label: str | None = None,
+    expected: str,
+    max_bytes: int | None = None,
+    cap_name: str = "MAX_INPUT_BYTES",
+) -> bytes:
     """Reads a raw-input file after checking that it is a file of at most the cap.
 
     Args:
         name: The file's path as the user wrote it.
         label: How the input is named in errors; defaults to ``name``.
         expected: What the input should be, e.g. ``"a CSV of readings"``, ending errors.
+        max_bytes: The cap; ``None`` (default) for :data:`MAX_INPUT_BYTES`.
+        cap_name: The cap's name, for the message.
 
     Returns:
         The file's bytes.
@@ -37,15 +46,16 @@ def read_input_bytes(name: str, *, label: str | None = None, expected: str) -> b
         b'A moving, funny film.'
     """
     label = label or name
+    max_bytes = MAX_INPUT_BYTES if max_bytes is None else max_bytes
     path = Path(name)
     if not path.is_file():
         raise ValueError(f"input {label!r} is not a file; expected {expected}")
     try:
         size = path.stat().st_size
-        if size > MAX_INPUT_BYTES:
+        if size > max_bytes:
             raise ValueError(
                 f"input {label!r} holds {size:,} bytes, more than the "
-                f"{MAX_INPUT_BYTES:,} bytes (MAX_INPUT_BYTES, {MAX_INPUT_BYTES / 2**20:g} MiB) "
+                f"{max_bytes:,} bytes ({cap_name}, {max_bytes / 2**20:g} MiB) "
                 f"a prediction reads; expected {expected} of at most that size"
             )
         return path.read_bytes()
@@ -55,7 +65,7 @@ def read_input_bytes(name: str, *, label: str | None = None, expected: str) -> b
         ) from None
 
 
-def read_input_text(name: str, *, label: str | None = None, expected: str) -> str:
+def read_input_text(name: str, *, label: str | None = None, expected: str, **cap) -> str:
     """Reads a raw-input file as UTF-8 text (see :func:`read_input_bytes`).
 
     A UTF-8 byte-order mark at the start is dropped.
@@ -64,6 +74,8 @@ def read_input_text(name: str, *, label: str | None = None, expected: str) -> st
         name: The file's path as the user wrote it.
         label: How the input is named in errors; defaults to ``name``.
         expected: What the input should be, ending errors (say that it is UTF-8).
+        **cap: ``max_bytes`` and ``cap_name`` for another cap (see
+            :func:`read_input_bytes`).
 
     Returns:
         The file's text.
@@ -76,7 +88,7 @@ def read_input_text(name: str, *, label: str | None = None, expected: str) -> st
         >>> read_input_text("review.txt", expected="a UTF-8 text file")  # doctest: +SKIP
         'A moving, funny film.'
     """
-    raw = read_input_bytes(name, label=label, expected=expected)
+    raw = read_input_bytes(name, label=label, expected=expected, **cap)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -19,6 +19,7 @@ SPEC = register(
         serving="rnn_zoo.models.tagger.serving:TaggerServing",
         head="probabilities",
         read_inputs="rnn_zoo.serving:read_texts",
+        verbs={"tag": "rnn_zoo.models.tagger.tagging:tag_file"},
         choices={"cell": CELL_NAMES},
         plain_twin=PlainTwin(
             "rnn_zoo.models.tagger.twin:build_plain_sequence_tagger",
