@@ -47,7 +47,7 @@ def accepts(spec, argument, value) -> bool:
         return value is None
     if argument == "name":
         return isinstance(value, str) and bool(value.strip())
-    if argument in ("dropout", "recurrent_dropout"):
+    if argument.endswith("dropout"):  # dropout, recurrent_dropout, word_dropout: rates
         return not isinstance(value, bool) and isinstance(value, (int, float)) and 0 <= value < 1
     return False
 

@@ -268,3 +268,99 @@ class MaskedGlobalPooling1D(keras.layers.Layer):
     def get_config(self):
         """Returns the layer's configuration."""
         return {**super().get_config(), "mode": self.mode}
+
+
+@keras.saving.register_keras_serializable(package="rnn_zoo")
+class TokenDropout(keras.layers.Layer):
+    """In training, replaces each real token id by the unknown-token id with a probability.
+
+    Word dropout: the model then sees, in training, words it knows as if they were
+    unknown, so the unknown id learns to lean on the other features (a word's spelling)
+    as it must for words never seen. Padding (id 0) stays padding; at inference the
+    ids pass unchanged.
+
+    Args:
+        rate: Probability of replacing a real id, in ``[0, 1)``.
+        unknown_id: The id that replaces it. Defaults to 1 (``[UNK]``).
+        seed: Seed of the layer's random stream (``None``: drawn from Keras' seed).
+        **kwargs: ``keras.layers.Layer`` arguments (``name``...).
+
+    Example:
+        >>> ids = keras.ops.array([[5, 7, 0]])
+        >>> TokenDropout(0.5)(ids, training=False)
+        <tf.Tensor: shape=(1, 3), dtype=int32, numpy=array([[5, 7, 0]], dtype=int32)>
+    """
+
+    def __init__(self, rate: float, unknown_id: int = 1, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = check_rate("rate", rate)
+        self.unknown_id = check_int("unknown_id", unknown_id)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.supports_masking = True
+
+    def call(self, ids, training=None):
+        """Returns the ids, each real one replaced with probability ``rate`` in training."""
+        if not training or self.rate == 0:
+            return ids
+        draws = keras.random.uniform(keras.ops.shape(ids), seed=self.seed_generator)
+        dropped = keras.ops.logical_and(draws < self.rate, keras.ops.not_equal(ids, 0))
+        return keras.ops.where(dropped, keras.ops.cast(self.unknown_id, ids.dtype), ids)
+
+    def get_config(self):
+        """Returns the layer's configuration."""
+        return {
+            **super().get_config(),
+            "rate": self.rate,
+            "unknown_id": self.unknown_id,
+            "seed": self.seed,
+        }
+
+
+@keras.saving.register_keras_serializable(package="rnn_zoo")
+class TokensAsRows(keras.layers.Layer):
+    """Folds the time axis into the batch: ``[batch, time, ...] → [batch * time, ...]``.
+
+    So a layer that reads one sequence per row (a recurrent layer over a word's
+    characters) reads every word of every sentence; :class:`RowsAsTokens` unfolds it.
+
+    Example:
+        >>> TokensAsRows()(keras.ops.ones((2, 3, 16))).shape
+        TensorShape([6, 16])
+    """
+
+    def call(self, inputs):
+        """Returns ``inputs`` with its first two axes merged."""
+        return keras.ops.reshape(inputs, (-1, *inputs.shape[2:]))
+
+    def compute_output_shape(self, input_shape):
+        """``(None, *input_shape[2:])``."""
+        return (None, *input_shape[2:])
+
+
+@keras.saving.register_keras_serializable(package="rnn_zoo")
+class RowsAsTokens(keras.layers.Layer):
+    """Unfolds what :class:`TokensAsRows` folded: ``[batch * time, f] → [batch, time, f]``.
+
+    Takes ``[rows, reference]``, the reference being any tensor whose first two axes
+    are the wanted ``batch`` and ``time`` (the ids that were folded).
+
+    Example:
+        >>> RowsAsTokens()([keras.ops.ones((6, 8)), keras.ops.ones((2, 3, 16))]).shape
+        TensorShape([2, 3, 8])
+    """
+
+    def call(self, inputs):
+        """Returns the rows reshaped to the reference's batch and time."""
+        rows, reference = inputs
+        shape = keras.ops.shape(reference)
+        return keras.ops.reshape(rows, (shape[0], shape[1], rows.shape[-1]))
+
+    def compute_output_shape(self, input_shape):
+        """``(batch, time, features)`` of the reference and the rows."""
+        rows, reference = input_shape
+        return (reference[0], reference[1], rows[-1])
+
+    def compute_mask(self, inputs, mask=None):
+        """Returns None: the tokens' mask comes from their ids, downstream."""
+        return None

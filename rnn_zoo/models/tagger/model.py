@@ -5,20 +5,37 @@ from __future__ import annotations
 import keras
 
 from rnn_zoo.blocks import metrics  # noqa: F401 - registers rnn_zoo>MaskedAccuracy
-from rnn_zoo.blocks.layers import PaddingMask, recurrent_options, recurrent_stack
-from rnn_zoo.validation import check_bool, check_int
+from rnn_zoo.blocks.layers import (
+    PaddingMask,
+    RowsAsTokens,
+    TokenDropout,
+    TokensAsRows,
+    recurrent_layer,
+    recurrent_options,
+    recurrent_stack,
+)
+from rnn_zoo.models.tagger.spec import CHAR_ENCODERS
+from rnn_zoo.validation import check_bool, check_choice, check_int, check_rate
 
 
-def _character_features(
-    char_ids, *, char_vocab_size: int, char_embedding_dim: int, char_filters: int, length: int
-):
+def _convolved_spelling(char_ids, *, vocab_size: int, dim: int, filters: int, length: int):
     """Spelling features per word: character embeddings → convolution → max over the word."""
-    x = keras.layers.Embedding(char_vocab_size, char_embedding_dim, name="char_embedding")(char_ids)
+    x = keras.layers.Embedding(vocab_size, dim, name="char_embedding")(char_ids)
     x = keras.layers.Conv2D(
-        char_filters, (1, 3), padding="same", activation="relu", name="char_convolution"
+        filters, (1, 3), padding="same", activation="relu", name="char_convolution"
     )(x)
     x = keras.layers.MaxPooling2D((1, length), name="char_max_pool")(x)
-    return keras.layers.Reshape((-1, char_filters), name="word_spelling")(x)
+    return keras.layers.Reshape((-1, filters), name="word_spelling")(x)
+
+
+def _recurrent_spelling(char_ids, *, vocab_size: int, dim: int, units: int):
+    """Spelling features per word: a BiLSTM over its characters, both final states."""
+    rows = TokensAsRows(name="char_rows")(char_ids)
+    x = keras.layers.Embedding(vocab_size, dim, mask_zero=True, name="char_embedding")(rows)
+    x = recurrent_layer(
+        "lstm", units, return_sequences=False, bidirectional=True, name="char_bilstm"
+    )(x)
+    return RowsAsTokens(name="word_spelling")([x, char_ids])
 
 
 def build_sequence_tagger(
@@ -36,16 +53,21 @@ def build_sequence_tagger(
     char_embedding_dim: int = 32,
     char_filters: int = 64,
     max_word_length: int = 16,
+    char_encoder: str = "convolution",
+    char_units: int = 64,
+    word_dropout: float = 0.0,
     name: str = "sequence_tagger",
 ) -> keras.Model:
     """Builds a part-of-speech tagger: one tag distribution per input word.
 
     Embedding of the word ids (``mask_zero=True``: id 0 is padding) — concatenated,
     with ``char_features``, to a character-level encoding of each word's spelling
-    (character embeddings, a width-3 convolution and a max over the word), which tags
-    unknown words by their shape — → bidirectional recurrent stack returning every
-    step → softmax over the tags at each word. Right-padded, masked input keeps the
-    cuDNN kernel on a GPU.
+    (character embeddings, then a width-3 convolution and a max over the word, or a
+    BiLSTM over the characters), which tags unknown words by their shape — →
+    bidirectional recurrent stack returning every step → softmax over the tags at each
+    word. Right-padded, masked input keeps the cuDNN kernel on a GPU. With
+    ``word_dropout``, training replaces real word ids by the unknown id 1 at that rate,
+    so the unknown-word path learns from every word's spelling.
 
     Args:
         vocab_size: Word vocabulary size, padding and OOV ids included. Defaults to 20000.
@@ -63,9 +85,16 @@ def build_sequence_tagger(
         char_vocab_size: Character vocabulary size, padding and unknown included.
             Defaults to 128.
         char_embedding_dim: Character embedding width. Defaults to 32.
-        char_filters: Character convolution filters (the spelling feature's width).
-            Defaults to 64.
+        char_filters: Character convolution filters (the spelling feature's width
+            with ``char_encoder="convolution"``). Defaults to 64.
         max_word_length: Characters per word in ``char_ids``. Defaults to 16.
+        char_encoder: ``"convolution"`` or ``"bilstm"`` (a bidirectional LSTM over
+            each word's characters, its final states the spelling feature). Defaults
+            to ``"convolution"``.
+        char_units: Units per direction of the character BiLSTM (the spelling feature
+            is twice as wide). Defaults to 64.
+        word_dropout: Rate at which training replaces a word id by the unknown id, in
+            ``[0, 1)``. Defaults to 0.
         name: The model's name. Defaults to ``"sequence_tagger"``.
 
     Returns:
@@ -90,6 +119,9 @@ def build_sequence_tagger(
     check_int("char_embedding_dim", char_embedding_dim)
     check_int("char_filters", char_filters)
     check_int("max_word_length", max_word_length)
+    check_choice("char_encoder", char_encoder, CHAR_ENCODERS)
+    check_int("char_units", char_units)
+    check_rate("word_dropout", word_dropout)
     options = recurrent_options(
         cell=cell,
         units=units,
@@ -101,20 +133,31 @@ def build_sequence_tagger(
     )
 
     inputs = {"word_ids": keras.Input(shape=(None,), dtype="int32", name="word_ids")}
+    word_ids = inputs["word_ids"]
+    if word_dropout:
+        word_ids = TokenDropout(word_dropout, name="word_dropout")(word_ids)
     x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="word_embedding")(
-        inputs["word_ids"]
+        word_ids
     )
     if char_features:
         inputs["char_ids"] = keras.Input(
             shape=(None, max_word_length), dtype="int32", name="char_ids"
         )
-        spelling = _character_features(
-            inputs["char_ids"],
-            char_vocab_size=char_vocab_size,
-            char_embedding_dim=char_embedding_dim,
-            char_filters=char_filters,
-            length=max_word_length,
-        )
+        if char_encoder == "bilstm":
+            spelling = _recurrent_spelling(
+                inputs["char_ids"],
+                vocab_size=char_vocab_size,
+                dim=char_embedding_dim,
+                units=char_units,
+            )
+        else:
+            spelling = _convolved_spelling(
+                inputs["char_ids"],
+                vocab_size=char_vocab_size,
+                dim=char_embedding_dim,
+                filters=char_filters,
+                length=max_word_length,
+            )
         x = keras.layers.Concatenate(name="word_and_spelling")([x, spelling])
         x = PaddingMask(name="word_features")([x, inputs["word_ids"]])
     x = recurrent_stack(x, **options, return_sequences=True)

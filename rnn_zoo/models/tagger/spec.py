@@ -9,6 +9,8 @@ from __future__ import annotations
 from rnn_zoo.blocks.cell_names import CELL_NAMES
 from rnn_zoo.registry import ModelSpec, PlainTwin, Recipe, register
 
+CHAR_ENCODERS = ("convolution", "bilstm")  # the factory's char_encoder values
+
 SPEC = register(
     ModelSpec(
         name="sequence_tagger",
@@ -20,7 +22,7 @@ SPEC = register(
         head="probabilities",
         read_inputs="rnn_zoo.serving:read_texts",
         verbs={"tag": "rnn_zoo.models.tagger.tagging:tag_file"},
-        choices={"cell": CELL_NAMES},
+        choices={"cell": CELL_NAMES, "char_encoder": CHAR_ENCODERS},
         plain_twin=PlainTwin(
             "rnn_zoo.models.tagger.twin:build_plain_sequence_tagger",
             data_options={"char_features": False},

@@ -20,10 +20,19 @@ def tagger_inputs(words: list[list[int]], width: int, char_features: bool = True
     return inputs
 
 
-@pytest.mark.parametrize("char_features", [True, False])
-def test_padding_does_not_change_the_tags_of_real_words(char_features):
+@pytest.mark.parametrize(
+    ("char_features", "char_encoder"),
+    [(True, "convolution"), (True, "bilstm"), (False, "convolution")],
+)
+def test_padding_does_not_change_the_tags_of_real_words(char_features, char_encoder):
     model = build_sequence_tagger(
-        vocab_size=30, units=8, char_features=char_features, char_vocab_size=20
+        vocab_size=30,
+        units=8,
+        char_features=char_features,
+        char_vocab_size=20,
+        char_encoder=char_encoder,
+        char_units=4,
+        word_dropout=0.2,
     )
     sentence = [[4, 9, 17, 3]]
     short = model(tagger_inputs(sentence, 4, char_features))
