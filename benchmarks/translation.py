@@ -2,9 +2,11 @@
 
 Trains the registered `seq2seq` (GRU encoder-decoder, additive attention) and the same
 model with `attention=False` on the same data with the same registry recipe, one after
-the other in one process, then scores each on the first `bleu_sentences` (1,000) test
-pairs: sacrebleu corpus BLEU of greedy and of beam-search (width 4) translations, and
-decoding throughput. Each seed draws its own split, initialisation and shuffle, as
+the other in one process, then scores each on the test split's English sentences (which
+never occur in training: the loader splits by English sentence): sacrebleu corpus BLEU
+of greedy and of beam-search (width 4) translations against all the French references
+of each sentence, the beam's BLEU against the first reference alone, and decoding
+throughput. Each seed draws its own split, initialisation and shuffle, as
 `rnn-zoo train seq2seq --seed N` does; the summary gives mean ± std over the seeds.
 Writes benchmarks/results/translation.json, each seed's run with the machine facts of
 its invocation; with ``--add`` the runs of other seeds already there (same
@@ -33,18 +35,20 @@ from harness import (
 
 MODEL = "seq2seq"  # the subject of this study
 BEAM_WIDTH = 4
-BLEU_KEYS = ("bleu_greedy", f"bleu_beam{BEAM_WIDTH}")
+BLEU_KEYS = ("bleu_greedy", f"bleu_beam{BEAM_WIDTH}", f"bleu_beam{BEAM_WIDTH}_single_reference")
 
 
-def score(model, data, beam_width: int) -> tuple[float, float]:
-    """BLEU of the bundle's test sentences and the decoding speed in sentences/s."""
-    from rnn_zoo.models.translator.decoding import corpus_bleu, translate
+def score(model, data, beam_width: int) -> tuple[float, float, float]:
+    """Multi- and single-reference BLEU of the test sentences, and sentences/s decoded."""
+    from rnn_zoo.models.translator.decoding import bleu_score, translate
 
     sources, references = data.test_texts["sources"], data.test_texts["references"]
     translate(model, sources[:8], metadata=data.metadata, beam_width=beam_width)  # trace
     started = time.perf_counter()
-    bleu = corpus_bleu(model, sources, references, metadata=data.metadata, beam_width=beam_width)
-    return bleu, len(sources) / (time.perf_counter() - started)
+    hypotheses = translate(model, sources, metadata=data.metadata, beam_width=beam_width)
+    speed = len(sources) / (time.perf_counter() - started)
+    first = [group[:1] for group in references]
+    return bleu_score(hypotheses, references), bleu_score(hypotheses, first), speed
 
 
 def train_and_score(data, seed: int, attention: bool, quick: bool) -> dict:
@@ -63,8 +67,8 @@ def train_and_score(data, seed: int, attention: bool, quick: bool) -> dict:
             resume=False,
             verbose=2,
         )
-    greedy_bleu, greedy_speed = score(result.model, data, 1)
-    beam_bleu, beam_speed = score(result.model, data, BEAM_WIDTH)
+    greedy_bleu, _, greedy_speed = score(result.model, data, 1)
+    beam_bleu, beam_single, beam_speed = score(result.model, data, BEAM_WIDTH)
     row = {
         "attention": attention,
         "parameters": result.model.count_params(),
@@ -73,6 +77,7 @@ def train_and_score(data, seed: int, attention: bool, quick: bool) -> dict:
         "test_loss": result.test_metrics["loss"],
         "bleu_greedy": greedy_bleu,
         f"bleu_beam{BEAM_WIDTH}": beam_bleu,
+        f"bleu_beam{BEAM_WIDTH}_single_reference": beam_single,
         "train_pairs_per_second": result.samples_per_second,
         "train_wall_time_s": result.wall_time,
         "decode_sentences_per_second_greedy": greedy_speed,
@@ -114,6 +119,9 @@ def configuration(spec, data) -> dict:
         "source_vocabulary": len(meta["source_vocabulary"]),
         "target_vocabulary": len(meta["target_vocabulary"]),
         "examples": meta["examples"],
+        "split_by": meta["split_by"],
+        "sentences": meta["sentences"],
+        "sentences_with_several_references": meta["sentences_with_several_references"],
         "dropped_too_long": meta["dropped_too_long"],
         "bleu_sentences": len(data.test_texts["sources"]),
         "beam_width": BEAM_WIDTH,

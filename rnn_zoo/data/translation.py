@@ -28,10 +28,16 @@ sentence has more than ``max_length`` tokens is dropped (``metadata["dropped_too
 counts them). The French side gets the start and end tokens: the decoder reads
 ``[start] w1 … wn`` and predicts ``w1 … wn [end]``.
 
-The kept pairs are split by a seeded permutation (80 % / 10 % / 10 % by default) and
-each split keeps that random order, so a leading ``fraction`` is a random sample and
-not the corpus's shortest sentences. Vocabularies (``TextVectorization``, split on
-spaces, id 0 padding, id 1 ``[UNK]``) are fitted on the train split only.
+Tatoeba often gives one English sentence several French translations ("Go." is
+"Va !", "Marche." and "Bouge !"). The kept pairs are therefore grouped by their
+normalized English sentence, and the groups, not the pairs, are split by a seeded
+permutation (80 % / 10 % / 10 % of the English sentences by default): every pair of
+an English sentence lands in the same split, so no English sentence of the test (or
+validation) split occurs in training, and the test split holds all the French
+references of each of its English sentences. Each split keeps the random order of its
+groups, so a leading ``fraction`` (of the groups) is a random sample and not the
+corpus's shortest sentences. Vocabularies (``TextVectorization``, split on spaces, id
+0 padding, id 1 ``[UNK]``) are fitted on the train split only.
 """
 
 from __future__ import annotations
@@ -391,6 +397,36 @@ def _pipeline(arrays, *, batch_size: int, seed: int, shuffle: bool) -> tf.data.D
     return dataset.map(_trim, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+def group_by_source(sources: np.ndarray) -> list[np.ndarray]:
+    """Groups pair indices by their source sentence, groups in order of first occurrence.
+
+    Args:
+        sources: The (normalized) source sentence of each pair.
+
+    Returns:
+        One array of pair indices per distinct sentence, each in file order.
+
+    Example:
+        >>> group_by_source(np.array([b"go .", b"hi .", b"go ."], dtype=object))
+        [array([0, 2]), array([1])]
+    """
+    if not len(sources):
+        return []
+    _, first, inverse, counts = np.unique(
+        sources, return_index=True, return_inverse=True, return_counts=True
+    )
+    members = np.split(np.argsort(inverse, kind="stable"), np.cumsum(counts)[:-1])
+    return [members[g] for g in np.argsort(first, kind="stable")]
+
+
+def _test_texts(english, french, groups) -> dict[str, list]:
+    """Each scored test sentence, once, with every French reference it has."""
+    return {
+        "sources": [english[group[0]].decode("utf-8") for group in groups],
+        "references": [[french[i].decode("utf-8") for i in group] for group in groups],
+    }
+
+
 def _check_arguments(batch_size, seed, fraction, split, max_length, max_tokens, bleu_sentences):
     check_int("batch_size", batch_size)
     check_int("seed", seed, minimum=0)
@@ -399,9 +435,9 @@ def _check_arguments(batch_size, seed, fraction, split, max_length, max_tokens, 
     check_int("max_length", max_length)
     for name, value in max_tokens.items():
         check_int(name, value, minimum=4)
-    check_int("bleu_sentences", bleu_sentences)
+    if bleu_sentences is not None:
+        check_int("bleu_sentences", bleu_sentences)
     return fraction, split
-
 
 
 def load_translation_pairs(
@@ -414,7 +450,7 @@ def load_translation_pairs(
     max_length: int = 8,
     source_max_tokens: int = 4000,
     target_max_tokens: int = 5000,
-    bleu_sentences: int = 1000,
+    bleu_sentences: int | None = None,
 ) -> DataBundle:
     """Loads English → French pairs for a sequence-to-sequence translator.
 
@@ -425,11 +461,11 @@ def load_translation_pairs(
             to the lookup order of :func:`rnn_zoo.data.sources.resolve_file`).
         batch_size: Pairs per batch. Defaults to 128.
         seed: Seed of the split permutation and of the train shuffle. Defaults to 0.
-        fraction: Share of each split to keep (its leading, randomly ordered pairs),
-            in ``(0, 1]``, for quick runs. Vocabularies are fitted on the kept train
-            pairs. Defaults to 1.0.
-        split: Train, validation and test shares of the kept pairs, summing to 1.
-            Defaults to ``(0.8, 0.1, 0.1)``.
+        fraction: Share of each split to keep (its leading, randomly ordered English
+            sentences, with all their pairs), in ``(0, 1]``, for quick runs.
+            Vocabularies are fitted on the kept train pairs. Defaults to 1.0.
+        split: Train, validation and test shares of the distinct English sentences
+            (each with all its pairs), summing to 1. Defaults to ``(0.8, 0.1, 0.1)``.
         max_length: Most tokens per sentence, on either side (start and end tokens
             not counted); longer pairs are dropped and counted. Defaults to 8
             (78,843 of the 167,130 pairs; 10 keeps 118,507, 15 keeps 158,782).
@@ -437,8 +473,9 @@ def load_translation_pairs(
             included. Defaults to 4000.
         target_max_tokens: Largest French vocabulary, padding, ``[UNK]``, start and
             end tokens included. Defaults to 5000.
-        bleu_sentences: How many test pairs (the first ones of the test split)
-            ``test_texts`` keeps for a BLEU score. Defaults to 1000.
+        bleu_sentences: How many English test sentences (the first ones of the test
+            split, each with all its French references) ``test_texts`` keeps for a
+            BLEU score; ``None`` (default) keeps them all (5,476 at the defaults).
 
     Returns:
         A :class:`DataBundle` named ``"translation_pairs"`` whose pipelines yield
@@ -446,13 +483,15 @@ def load_translation_pairs(
         right-padded with 0, each batch cut to its longest sentence. ``metadata``
         holds ``source_vocabulary``, ``target_vocabulary``, ``max_length``,
         ``start_token``, ``end_token``, ``normalization``, ``lines_read``,
-        ``malformed_lines``, ``dropped_too_long``, ``pairs_kept`` and the
-        ``examples`` of each split; ``model_kwargs`` the two vocabulary sizes;
-        ``preprocessor`` is the English vectorizer (for normalized text);
-        ``test_texts`` holds the first ``bleu_sentences`` normalized English test
-        ``sources`` and their French ``references``, which the translator family's
-        test report scores (corpus BLEU, see
-        :func:`rnn_zoo.models.translator.decoding.bleu_report`).
+        ``malformed_lines``, ``dropped_too_long``, ``pairs_kept``, and for each split
+        its ``examples`` (pairs), its distinct English ``sentences`` and how many of
+        them have several French translations
+        (``sentences_with_several_references``); ``model_kwargs`` the two vocabulary
+        sizes; ``preprocessor`` is the English vectorizer (for normalized text);
+        ``test_texts`` holds the first ``bleu_sentences`` distinct normalized English
+        test ``sources`` and, for each, the list of all its French ``references`` (in
+        file order), which the translator family's test report scores (corpus BLEU,
+        see :func:`rnn_zoo.models.translator.decoding.bleu_report`).
 
     Raises:
         TypeError: If an argument has the wrong type.
@@ -497,10 +536,14 @@ def load_translation_pairs(
         reason=f"dropped: a sentence longer than max_length={max_length} tokens",
     )
 
-    order = np.random.default_rng(seed).permutation(len(english))
-    splits = {}
-    for name, (start, stop) in zip(SPLITS, split_bounds(len(order), split), strict=True):
-        chosen = order[start:stop][: leading_count(stop - start, fraction)]
+    groups = group_by_source(english)
+    order = np.random.default_rng(seed).permutation(len(groups))
+    split_groups, splits = {}, {}
+    for name, (start, stop) in zip(SPLITS, split_bounds(len(groups), split), strict=True):
+        split_groups[name] = [
+            groups[g] for g in order[start:stop][: leading_count(stop - start, fraction)]
+        ]
+        chosen = np.concatenate([np.zeros(0, np.int64), *split_groups[name]])
         splits[name] = (english[chosen], french[chosen])
     check_split_counts(
         {name: len(pair[0]) for name, pair in splits.items()},
@@ -537,6 +580,11 @@ def load_translation_pairs(
         "dropped_too_long": int((~short).sum()),
         "pairs_kept": int(short.sum()),
         "examples": {name: len(pair[0]) for name, pair in splits.items()},
+        "split_by": "English sentence",
+        "sentences": {name: len(kept) for name, kept in split_groups.items()},
+        "sentences_with_several_references": {
+            name: sum(len(group) > 1 for group in kept) for name, kept in split_groups.items()
+        },
     }
     return DataBundle(
         name="translation_pairs",
@@ -549,8 +597,5 @@ def load_translation_pairs(
         },
         metadata=metadata,
         preprocessor=source_vectorizer,
-        test_texts={
-            "sources": [text.decode("utf-8") for text in splits["test"][0][:bleu_sentences]],
-            "references": [text.decode("utf-8") for text in splits["test"][1][:bleu_sentences]],
-        },
+        test_texts=_test_texts(english, french, split_groups["test"][:bleu_sentences]),
     )

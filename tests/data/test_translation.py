@@ -13,6 +13,7 @@ from rnn_zoo.data.translation import (
     END_TOKEN,
     START_TOKEN,
     TextNormalizer,
+    group_by_source,
     load_translation_pairs,
     read_pairs,
 )
@@ -20,6 +21,7 @@ from rnn_zoo.data.windows import leading_count, split_bounds
 
 LINES = 167_130
 KEPT_AT_8 = 78_843  # pairs with at most 8 tokens on both sides
+ENGLISH_AT_8 = 54_756  # distinct English sentences among them
 FRACTION = 0.05
 
 
@@ -40,9 +42,12 @@ def test_counts_drops_and_split_sizes(bundle):
     assert meta["lines_read"] == LINES and meta["malformed_lines"] == 0
     assert meta["pairs_kept"] == KEPT_AT_8
     assert meta["dropped_too_long"] == LINES - KEPT_AT_8
-    full = [stop - start for start, stop in split_bounds(KEPT_AT_8, (0.8, 0.1, 0.1))]
-    assert sum(full) == KEPT_AT_8
-    assert list(meta["examples"].values()) == [leading_count(n, FRACTION) for n in full]
+    full = [stop - start for start, stop in split_bounds(ENGLISH_AT_8, (0.8, 0.1, 0.1))]
+    assert list(meta["sentences"].values()) == [leading_count(n, FRACTION) for n in full]
+    for split, sentences in meta["sentences"].items():
+        several = meta["sentences_with_several_references"][split]
+        assert sentences + several <= meta["examples"][split]  # several: two pairs or more
+    assert len(bundle.test_texts["sources"]) == meta["sentences"]["test"]
     assert bundle.model_kwargs == {
         "source_vocab_size": len(meta["source_vocabulary"]),
         "target_vocab_size": len(meta["target_vocabulary"]),
@@ -86,8 +91,47 @@ def test_vocabularies_are_fitted_on_train_only(bundle):
     vocabulary = bundle.metadata["target_vocabulary"]
     assert len(vocabulary) < 5000  # the kept train pairs hold fewer words than the cap
     assert vocabulary[:2] == ["", "[UNK]"] and {START_TOKEN, END_TOKEN} <= set(vocabulary)
-    test_words = {word for text in bundle.test_texts["references"] for word in text.split()}
+    test_words = {
+        word for group in bundle.test_texts["references"] for text in group for word in text.split()
+    }
     assert test_words - set(vocabulary), "every test word in the vocabulary: fitted on test?"
+
+
+def train_sources(bundle) -> set[str]:
+    """The English sentences of the train pipeline, read back from their ids."""
+    vocabulary = np.array(bundle.metadata["source_vocabulary"])
+    return {
+        " ".join(vocabulary[row[row != 0]])
+        for (source, _), _ in bundle.train
+        for row in source.numpy()
+    }
+
+
+def test_no_english_test_sentence_occurs_in_training(bundle):
+    assert not set(bundle.test_texts["sources"]) & train_sources(bundle)
+
+
+def test_every_french_translation_of_an_english_sentence_stays_in_its_split(tmp_path):
+    lines = [
+        f"Sentence {i}.\tPhrase {i}, version {v} !" for i in range(60) for v in range(i % 3 + 1)
+    ]
+    (tmp_path / "fra.txt").write_text("\n".join(lines) + "\n", "utf-8")
+    data = load_translation_pairs(tmp_path / "fra.txt", batch_size=8, split=(0.6, 0.2, 0.2))
+    meta, texts = data.metadata, data.test_texts
+    assert meta["sentences"] == {"train": 36, "validation": 12, "test": 12}
+    assert sum(meta["examples"].values()) == len(lines) == 120
+    for source, references in zip(texts["sources"], texts["references"], strict=True):
+        number = int(source.split()[1])
+        assert references == [f"phrase {number} , version {v} !" for v in range(number % 3 + 1)]
+    assert meta["sentences_with_several_references"]["test"] == sum(
+        len(group) > 1 for group in texts["references"]
+    )
+    assert not set(texts["sources"]) & train_sources(data)
+
+
+def test_groups_keep_file_order():
+    sources = np.array([b"go .", b"hi .", b"go .", b"run ."], dtype=object)
+    assert [group.tolist() for group in group_by_source(sources)] == [[0, 2], [1], [3]]
 
 
 def test_registered_under_its_name(shared_data):

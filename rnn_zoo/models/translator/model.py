@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import keras
 
+from rnn_zoo.blocks import metrics  # noqa: F401 - registers rnn_zoo>MaskedAccuracy
 from rnn_zoo.blocks.layers import recurrent_layer, recurrent_options
 from rnn_zoo.validation import check_bool, check_int
 

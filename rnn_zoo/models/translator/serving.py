@@ -8,10 +8,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnn_zoo.models.translator.decoding import Translator
+from rnn_zoo.models.translator.decoding import REPORT_BEAM_WIDTH, Translator
 from rnn_zoo.serving import ServingModule
 
-EXPORT_BEAM_WIDTH = 4
+EXPORT_BEAM_WIDTH = REPORT_BEAM_WIDTH
 EXAMPLE_SENTENCES = ("Hello.", "I am cold.", "Tom is here!")
 
 

@@ -31,7 +31,7 @@ SPEC = register(
                 "class_name": "SparseCategoricalCrossentropy",
                 "config": {"from_logits": True, "ignore_class": 0},
             },
-            metrics=(),
+            metrics=({"class_name": "rnn_zoo>MaskedAccuracy", "config": {}},),
             epochs=4,
             batch_size=128,
             monitor="val_loss",

@@ -11,7 +11,12 @@ import tensorflow as tf
 
 from rnn_zoo import build_seq2seq, get_spec
 from rnn_zoo.data.translation import load_translation_pairs
-from rnn_zoo.models.translator.decoding import Translator, attention_weights, translate
+from rnn_zoo.models.translator.decoding import (
+    Translator,
+    attention_weights,
+    bleu_score,
+    translate,
+)
 from rnn_zoo.models.translator.serving import TranslatorServing
 from rnn_zoo.training import compile_model
 
@@ -141,7 +146,31 @@ def test_run_directory_translates_and_predicts(trained_run):
     from rnn_zoo.predict import predict
 
     run_dir = trained_run("seq2seq").run_dir
-    assert "bleu" in trained_run("seq2seq").test_metrics
     expected = translate(run_dir, ["Hello.", "I am cold."], beam_width=4)
     predicted = predict(run_dir, ["Hello.", "I am cold."])
     assert [row["translation"] for row in predicted] == expected
+
+
+def test_bleu_counts_a_sentence_matched_by_any_of_its_references():
+    hypotheses = ["il fait très froid ce matin .", "tom est encore ici ."]
+    other = ["il fait un froid de canard .", "tom n ' est plus là ."]
+    both = [[o, h] for o, h in zip(other, hypotheses, strict=True)]
+    assert bleu_score(hypotheses, both) == pytest.approx(100)
+    assert bleu_score(hypotheses, [pair[::-1] for pair in both]) == pytest.approx(100)
+    alone = bleu_score(hypotheses, other)
+    assert 0 < alone < 100
+    assert bleu_score(hypotheses, [[o] for o in other]) == alone
+    # references are normalized as the training data was: case, accents, punctuation
+    assert bleu_score(hypotheses[:1], ["Il fait très froid ce matin."]) == pytest.approx(100)
+    with pytest.raises(TypeError, match="a string or a non-empty list of strings"):
+        bleu_score(hypotheses, [[], ["x"]])
+
+
+def test_the_test_report_scores_beam_search_against_all_references(trained_run, shared_data):
+    metrics = trained_run("seq2seq").test_metrics
+    data = load_translation_pairs(shared_data, fraction=0.05)
+    references = data.test_texts["references"]
+    assert metrics["bleu_sentences"] == len(references) == data.metadata["sentences"]["test"]
+    several = sum(len(group) > 1 for group in references)
+    assert metrics["bleu_sentences_with_several_references"] == several > 0
+    assert {"bleu", "bleu_single_reference", "bleu_greedy", "accuracy"} <= set(metrics)
