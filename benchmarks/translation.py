@@ -29,6 +29,7 @@ from harness import (
     number,
     parser,
     save,
+    source_commit,
     table,
     use_shared_data,
 )
@@ -160,7 +161,7 @@ def main() -> None:
     )
     args = arguments.parse_args()
     use_shared_data()
-    info = machine()
+    info = {**machine(), "commit": source_commit()}
 
     from rnn_zoo import get_spec
 
