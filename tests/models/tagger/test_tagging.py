@@ -11,6 +11,7 @@ so they judge the tagger, not the file.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -104,6 +105,21 @@ def test_text_of_one_sentence_a_line_gives_valid_conllu_with_predicts_tags(train
     written = parse_conllu(result.path.read_text("utf-8"), "out.conllu")
     assert written.column(UPOS) == [p["tags"] for p in predict(run_dir, sentences)]
     assert "# text = Zorblat runs" in written.lines
+
+
+def test_the_command_tags_a_saved_run_in_a_fresh_process(trained_run, tmp_path):
+    # A fresh process imports the families' Keras-free spec modules only: loading the run
+    # must import the model's own module, whose custom layers model.keras names.
+    source = tmp_path / "in.txt"
+    source.write_text("The cat sat on the mat .\n", "utf-8")
+    output = tmp_path / "out.conllu"
+    run_dir = trained_run("sequence_tagger").run_dir
+    command = [sys.executable, "-m", "rnn_zoo.cli", "tag", run_dir, source, "-o", output]
+    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    done = subprocess.run(list(map(str, command)), capture_output=True, text=True, env=environment)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "tagged 1 sentences, 7 words (text input)" in done.stdout
+    assert len(parse_conllu(output.read_text("utf-8"), "out").column(UPOS)[0]) == 7
 
 
 def test_the_report_and_the_tag_verb_use_one_tagging(trained_run, shared_data, tmp_path):
