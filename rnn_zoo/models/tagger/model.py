@@ -51,11 +51,11 @@ def build_sequence_tagger(
     char_features: bool = True,
     char_vocab_size: int = 128,
     char_embedding_dim: int = 32,
-    char_filters: int = 64,
+    char_filters: int = 128,
     max_word_length: int = 16,
     char_encoder: str = "convolution",
     char_units: int = 64,
-    word_dropout: float = 0.0,
+    word_dropout: float = 0.1,
     name: str = "sequence_tagger",
 ) -> keras.Model:
     """Builds a part-of-speech tagger: one tag distribution per input word.
@@ -86,7 +86,7 @@ def build_sequence_tagger(
             Defaults to 128.
         char_embedding_dim: Character embedding width. Defaults to 32.
         char_filters: Character convolution filters (the spelling feature's width
-            with ``char_encoder="convolution"``). Defaults to 64.
+            with ``char_encoder="convolution"``). Defaults to 128.
         max_word_length: Characters per word in ``char_ids``. Defaults to 16.
         char_encoder: ``"convolution"`` or ``"bilstm"`` (a bidirectional LSTM over
             each word's characters, its final states the spelling feature). Defaults
@@ -94,7 +94,7 @@ def build_sequence_tagger(
         char_units: Units per direction of the character BiLSTM (the spelling feature
             is twice as wide). Defaults to 64.
         word_dropout: Rate at which training replaces a word id by the unknown id, in
-            ``[0, 1)``. Defaults to 0.
+            ``[0, 1)``. Defaults to 0.1.
         name: The model's name. Defaults to ``"sequence_tagger"``.
 
     Returns:

@@ -36,12 +36,15 @@ SPEC = register(
             epochs=10,
             batch_size=32,
             monitor="val_accuracy",
+            schedule="cosine",
         ),
-        # BENCHMARKS.md: means over seeds 0-2 of `rnn-zoo train sequence_tagger` (test
-        # split, padding excluded; the unseen words are the 1,882 test words that never
-        # occur in train).
-        parameters=2_709_202,
+        # BENCHMARKS.md, issue 23: seed 0 of the default recipe (width-3 convolution of
+        # 128 filters, word dropout 0.1, cosine decay; chosen on dev), test split, padding
+        # excluded; the unseen words are the 1,882 test words that never occur in train.
+        # The recipe before (64 filters, no word dropout, constant rate): 0.9470 ± 0.0011
+        # and 0.7807 ± 0.0161 over seeds 0-2.
+        parameters=2_780_946,
         anchor="BiLSTM from scratch (Plank et al. 2016, bilty): 0.946 UPOS; UDPipe 1.2: 0.944",
-        results={"test_upos_accuracy": 0.9470, "unseen_word_accuracy": 0.7807, "seeds": 3},
+        results={"test_upos_accuracy": 0.9528, "unseen_word_accuracy": 0.8050, "seeds": 1},
     )
 )
