@@ -285,25 +285,35 @@ def _frozen(function):
     )
 
 
-def to_litert(function: PortableFunction, *, quantize: bool = False) -> bytes:
-    """Converts a function to a LiteRT flatbuffer with builtin ops only.
+def to_litert(
+    function: PortableFunction, *, quantize: bool = False, select_tf_ops: bool = False
+) -> bytes:
+    """Converts a function to a LiteRT flatbuffer, with builtin ops only by default.
 
     Args:
         function: The function; traced for :func:`litert_batch`.
         quantize: Dynamic-range quantization (int8 weights). Defaults to False.
+        select_tf_ops: Allow Flex (TensorFlow) ops where no builtin converts, and keep
+            tensor lists as Flex ops, for a batch of any size. The model then runs
+            only under TensorFlow's interpreter (``tf.lite.Interpreter``), not
+            ``ai-edge-litert``'s. Defaults to False; exports never use it.
 
     Returns:
         The ``.tflite`` file's bytes: one signature, ``serving_default``.
 
     Raises:
-        tf.lite ConverterError: If an op has no builtin kernel (the message names it).
+        tf.lite ConverterError: If an op has no kernel (the message names it).
     """
+    batch = None if select_tf_ops else litert_batch(function)
     converter = tf.lite.TFLiteConverter.from_concrete_functions(
-        [_frozen(function.traced(litert_batch(function))).get_concrete_function()],
-        tf.Module(),
+        [_frozen(function.traced(batch)).get_concrete_function()], tf.Module()
     )
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    converter._experimental_default_to_single_batch_in_tensor_list_ops = True
+    if select_tf_ops:
+        converter.target_spec.supported_ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
+        converter._experimental_lower_tensor_list_ops = False
+    else:
+        converter._experimental_default_to_single_batch_in_tensor_list_ops = True
     if quantize:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     return converter.convert()
