@@ -238,6 +238,8 @@ def measure(name: str, workdir: str, args) -> dict:
                 "met": agreement.met,
                 "mismatches": [list(map(str, pair)) for pair in agreement.mismatches],
             }
+    # What the SavedModel answers on the first examples: a check on what agreement means.
+    row["first_answers"] = [str(value) for value in conversion.expected(rows_of(inputs, 3))]
     medians = timings(callers)
     row["latency_ms"] = {variant: medians[variant, 1] for variant in exports}
     row["batch_per_second"] = {

@@ -33,7 +33,7 @@ class TaggerConversion(Conversion):
         "index in word_vocabulary.json (1 for an unknown word, 0 pads a sentence); "
         "char_ids int32 [batch, words, max_word_length]: each character of the word as "
         "written, its index in char_vocabulary.json (1 unknown, 0 padding), cut to "
-        "max_word_length; tag_ids index tag_names.json"
+        "max_word_length (encoding.json); tag_ids index tag_names.json"
     )
 
     def _specs(self) -> dict[str, tf.TensorSpec]:
@@ -51,8 +51,9 @@ class TaggerConversion(Conversion):
 
     def assets(self) -> dict[str, Any]:
         """Returns the word and character vocabularies, the tag names and the word width."""
-        keys = ("word_vocabulary", "char_vocabulary", "tag_names", "max_word_length")
-        return {key: self.metadata[key] for key in keys}
+        keys = ("word_vocabulary", "char_vocabulary", "tag_names")
+        encoding = {"max_word_length": self.metadata["max_word_length"], "lower_case_words": True}
+        return {**{key: self.metadata[key] for key in keys}, "encoding": encoding}
 
     def test_inputs(self, bundle, data_dir, count: int) -> np.ndarray:
         """The first test sentences of the treebank, words joined by spaces."""
