@@ -15,11 +15,12 @@ converter and writes the folder :mod:`rnn_zoo.runtimes` reads:
   (``[batch, units]``): a function with a time loop is converted for a batch of 1
   (its inputs declare it), and :mod:`rnn_zoo.runtimes` runs a larger batch row by
   row. A batch of any size would need the Flex ops ``TensorListReserve``,
-  ``TensorListSetItem`` and ``TensorListStack`` (``SELECT_TF_OPS``), which only
-  TensorFlow's own interpreter runs. Functions without a loop (the decoding steps,
+  ``TensorListSetItem`` and ``TensorListStack`` (``SELECT_TF_OPS``), which need an
+  interpreter with the Flex delegate: neither ``ai-edge-litert`` 2.3 nor TensorFlow
+  2.21's ``tf.lite.Interpreter`` has one. Functions without a loop (the decoding steps,
   the image classifier) take a batch of any size. ``quantize=True`` writes the
   dynamic-range-quantized variant (int8 weights, float activations).
-- ONNX: ``tf2onnx`` (``from_function``), opset :data:`ONNX_OPSET`, with the two
+- ONNX: ``tf2onnx`` on the frozen graph, opset :data:`ONNX_OPSET`, with the two
   TensorFlow ops it lacks, ``Log1p`` and ``Expm1``, written as ``Log(1 + x)`` and
   ``Exp(x) - 1``.
 
@@ -138,7 +139,7 @@ class PortableFunction:
         return any(node.op in _LOOPS for node in nodes)
 
 
-def test_examples(dataset, count: int) -> Any:
+def split_examples(dataset, count: int) -> Any:
     """The inputs of a split's first ``count`` examples, as NumPy.
 
     Args:
@@ -150,7 +151,7 @@ def test_examples(dataset, count: int) -> Any:
         The inputs (an array, or a dict of arrays), ``count`` rows.
 
     Example:
-        >>> images = test_examples(bundle.test, 1000)  # doctest: +SKIP
+        >>> images = split_examples(bundle.test, 1000)  # doctest: +SKIP
     """
     inputs = dataset.unbatch().take(count).map(lambda inputs, targets: inputs)
     return next(iter(inputs.batch(count).as_numpy_iterator()))
@@ -294,9 +295,10 @@ def to_litert(
         function: The function; traced for :func:`litert_batch`.
         quantize: Dynamic-range quantization (int8 weights). Defaults to False.
         select_tf_ops: Allow Flex (TensorFlow) ops where no builtin converts, and keep
-            tensor lists as Flex ops, for a batch of any size. The model then runs
-            only under TensorFlow's interpreter (``tf.lite.Interpreter``), not
-            ``ai-edge-litert``'s. Defaults to False; exports never use it.
+            tensor lists as Flex ops, for a batch of any size. The model then needs
+            an interpreter with the Flex delegate, which neither ``ai-edge-litert``
+            2.3 nor TensorFlow 2.21's ``tf.lite.Interpreter`` has. Defaults to False;
+            exports never use it (``benchmarks/conversion.py`` reports what it gives).
 
     Returns:
         The ``.tflite`` file's bytes: one signature, ``serving_default``.

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from rnn_zoo.conversion import Conversion, PortableFunction, test_examples
+from rnn_zoo.conversion import Conversion, PortableFunction, split_examples
 
 
 def _names(values) -> np.ndarray:
@@ -35,7 +35,7 @@ class ImageClassifierConversion(Conversion):
 
     def test_inputs(self, bundle, data_dir, count: int) -> np.ndarray:
         """The first test images, uint8."""
-        return test_examples(bundle.test, count)
+        return split_examples(bundle.test, count)
 
     def expected(self, inputs: np.ndarray) -> np.ndarray:
         """The SavedModel's class names."""

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from rnn_zoo.conversion import Conversion, PortableFunction, test_examples
+from rnn_zoo.conversion import Conversion, PortableFunction, split_examples
 from rnn_zoo.data.imdb import LINE_BREAK, PUNCTUATION
 
 
@@ -67,7 +67,7 @@ class TextClassifierConversion(Conversion):
 
     def test_inputs(self, bundle, data_dir, count: int) -> np.ndarray:
         """The first raw test reviews."""
-        return test_examples(bundle.test, count)
+        return split_examples(bundle.test, count)
 
     def expected(self, inputs: np.ndarray) -> np.ndarray:
         """The SavedModel's labels."""

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from rnn_zoo.conversion import Conversion, PortableFunction, test_examples
+from rnn_zoo.conversion import Conversion, PortableFunction, split_examples
 
 
 class ForecasterConversion(Conversion):
@@ -38,7 +38,7 @@ class ForecasterConversion(Conversion):
 
     def test_inputs(self, bundle, data_dir, count: int) -> np.ndarray:
         """The first test windows, taken back from model inputs to raw units."""
-        normalized = test_examples(bundle.test, count).astype("float64")
+        normalized = split_examples(bundle.test, count).astype("float64")
         raw = normalized * np.array(self.metadata["std"]) + np.array(self.metadata["mean"])
         logged = list(self.module.scaling.log_features)
         raw[..., logged] = np.expm1(raw[..., logged])

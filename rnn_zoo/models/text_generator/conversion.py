@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from rnn_zoo.conversion import Conversion, PortableFunction, test_examples
+from rnn_zoo.conversion import Conversion, PortableFunction, split_examples
 
 PROMPT_CHARS = 20  # characters of each test sequence used as a prompt
 GREEDY_CHARS = 100  # characters generated after each prompt in the agreement check
@@ -75,7 +75,7 @@ class TextGeneratorConversion(Conversion):
 
     def test_inputs(self, bundle, data_dir, count: int) -> list[str]:
         """Prompts: the first characters of the first test sequences."""
-        ids = test_examples(bundle.test, count)[:, :PROMPT_CHARS]
+        ids = split_examples(bundle.test, count)[:, :PROMPT_CHARS]
         vocabulary = self.metadata["vocabulary"]
         return ["".join(vocabulary[i] for i in row) for row in ids]
 
