@@ -26,6 +26,7 @@ from rnn_zoo.limits import (
     MAX_SEED,
     MAX_STREAMS,
 )
+from rnn_zoo.runtimes import FORMATS
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -205,8 +206,24 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _add_unsafe_flag(tagging)
 
-    exporting = commands.add_parser("export", help="export a run as a SavedModel")
+    exporting = commands.add_parser(
+        "export", help="export a run as a SavedModel, a LiteRT or an ONNX model"
+    )
     exporting.add_argument("run_dir", help=RUN_DIR_HELP)
+    exporting.add_argument(
+        "--format",
+        default="saved_model",
+        choices=FORMATS,
+        help=(
+            f"{', '.join(FORMATS)} (default saved_model); litert and onnx go to "
+            "OUTPUT_DIR/NAME/FORMAT/VERSION"
+        ),
+    )
+    exporting.add_argument(
+        "--quantize",
+        action="store_true",
+        help="with --format litert: dynamic-range quantization (int8 weights)",
+    )
     exporting.add_argument("--output-dir", default="saved_models")
     exporting.add_argument(
         "--version", type=int, help=f"version number, {INT32_RANGE} (default: next free)"
@@ -351,11 +368,16 @@ def _tag(args) -> int:
 
 
 def _export(args) -> int:
-    from rnn_zoo.export import export_saved_model
+    from rnn_zoo.export import export_model
 
     print(
-        export_saved_model(
-            args.run_dir, output_dir=args.output_dir, version=args.version, safe_mode=args.safe_mode
+        export_model(
+            args.run_dir,
+            args.format,
+            output_dir=args.output_dir,
+            version=args.version,
+            quantize=args.quantize,
+            safe_mode=args.safe_mode,
         )
     )
     return 0
@@ -476,7 +498,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return _COMMANDS[args.command](args)
-    except (ChecksumError, RunIntegrityError, FileNotFoundError, FloatingPointError) as error:
+    except (
+        ChecksumError,
+        RunIntegrityError,
+        FileNotFoundError,
+        FloatingPointError,
+        ImportError,
+    ) as error:
         print(f"rnn-zoo {args.command}: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except (ValueError, TypeError) as error:

@@ -184,6 +184,9 @@ class ModelSpec:
             family computes with its own inference (BLEU of decoded translations, say).
         plain_twin: Optional :class:`PlainTwin`: the same architecture in plain Keras
             layers, which the speed benchmark trains beside the model.
+        conversion: Optional :class:`rnn_zoo.conversion.Conversion` subclass (or a
+            reference to it): what the family's LiteRT and ONNX exports hold; ``None``
+            if it exports as a SavedModel only.
     """
 
     name: str
@@ -204,6 +207,7 @@ class ModelSpec:
     choices: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     test_report: Callable[..., Any] | str | None = None
     plain_twin: PlainTwin | None = None
+    conversion: Any = None
 
     def __post_init__(self):
         check_name("name", self.name)
@@ -254,6 +258,48 @@ class ModelSpec:
             'ImageClassifierServing'
         """
         return resolve(self.serving)
+
+    def export_formats(self) -> tuple[str, ...]:
+        """Returns the formats the family exports to.
+
+        Returns:
+            ``("saved_model",)``, then the formats its conversion declares.
+
+        Example:
+            >>> get_spec("lstm").export_formats()  # doctest: +SKIP
+            ('saved_model', 'litert', 'onnx')
+        """
+        if self.conversion is None:
+            return ("saved_model",)
+        return ("saved_model", *resolve(self.conversion).formats)
+
+    def get_conversion(self, format: str) -> Any:
+        """Returns the family's conversion class, for one of its converted formats.
+
+        Args:
+            format: The format asked for, e.g. ``"litert"``.
+
+        Returns:
+            A :class:`rnn_zoo.conversion.Conversion` subclass.
+
+        Raises:
+            ValueError: If the family does not convert to ``format``; the message
+                names the formats it exports to and the models that convert to it.
+
+        Example:
+            >>> get_spec("lstm").get_conversion("onnx").__name__  # doctest: +SKIP
+            'ForecasterConversion'
+        """
+        formats = self.export_formats()
+        if format not in formats[1:]:
+            having = [name for name in list_models() if format in get_spec(name).export_formats()]
+            raise ValueError(
+                f"model {self.name!r} cannot be exported as format={format!r}: its family "
+                f"declares no {format} conversion (ModelSpec.conversion); it exports as "
+                f"{', '.join(map(repr, formats))}; models exporting as {format!r}: "
+                f"{', '.join(having) or 'none'}"
+            )
+        return resolve(self.conversion)
 
     def get_reader(self) -> Callable[..., Any]:
         """Returns how ``predict`` reads raw inputs.

@@ -16,6 +16,7 @@ CPU training pass for layers of 256 units or more.
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 from rnn_zoo.blocks.cell_names import CELL_NAMES
 from rnn_zoo.blocks.hoisted_lstm import HoistedLSTM
@@ -253,7 +254,10 @@ class MaskedGlobalPooling1D(keras.layers.Layer):
             mask = keras.ops.ones(keras.ops.shape(inputs)[:2], dtype="bool")
         kept = keras.ops.expand_dims(keras.ops.cast(mask, "bool"), -1)
         if self.mode == "max":
-            lowest = keras.ops.full_like(inputs, float("-inf"))
+            # The lowest finite value, not -inf: tf2onnx writes a float `where` as
+            # mask * a + (1 - mask) * b, and 0 * -inf is NaN in the ONNX export.
+            dtype = keras.backend.standardize_dtype(inputs.dtype)
+            lowest = keras.ops.full_like(inputs, np.finfo(dtype).min)
             pooled = keras.ops.max(keras.ops.where(kept, inputs, lowest), axis=1)
         else:
             total = keras.ops.sum(keras.ops.where(kept, inputs, 0.0), axis=1)

@@ -79,8 +79,10 @@ TFDS_NAME = "imdb_reviews"
 EXTRACT_SUBDIR = "aclImdb_v1"
 
 _PARTS = ("train", "test")
-_LINE_BREAK = r"<br\s*/?>"
-_PUNCTUATION = f"[{re.escape(string.punctuation)}]"
+# What standardize_review replaces and removes; LiteRT and ONNX exports, which take
+# token ids, write them beside the vocabulary.
+LINE_BREAK = r"<br\s*/?>"
+PUNCTUATION = f"[{re.escape(string.punctuation)}]"
 
 
 @keras.saving.register_keras_serializable(package="rnn_zoo", name="standardize_review")
@@ -102,8 +104,8 @@ def standardize_review(text: tf.Tensor) -> tf.Tensor:
         b'great  a mustsee'
     """
     text = tf.strings.lower(text, encoding="utf-8")
-    text = tf.strings.regex_replace(text, _LINE_BREAK, " ")
-    return tf.strings.regex_replace(text, _PUNCTUATION, "")
+    text = tf.strings.regex_replace(text, LINE_BREAK, " ")
+    return tf.strings.regex_replace(text, PUNCTUATION, "")
 
 
 def build_vectorizer(

@@ -27,9 +27,17 @@ class ImageClassifierServing(ServingModule):
         super().__init__(model, metadata, head=head)
         self.class_names = tf.constant(metadata["class_names"])
         spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.uint8)
-        self.serving_default = self.signature(self._classify, {"images": spec})
+        self.serving_default = self.signature(self.classify, {"images": spec})
 
-    def _classify(self, images):
+    def classify(self, images):
+        """Probabilities and the likeliest class's name of uint8 images.
+
+        Args:
+            images: uint8 ``[batch, height, width]``.
+
+        Returns:
+            ``{"probabilities": [batch, classes], "class_name": [batch]}``.
+        """
         probabilities = self.probabilities(self.model(tf.cast(images, tf.float32), training=False))
         names = tf.gather(self.class_names, tf.argmax(probabilities, axis=-1))
         return {"probabilities": probabilities, "class_name": names}

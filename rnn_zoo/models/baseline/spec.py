@@ -16,6 +16,7 @@ SPEC = register(
         dataset="fashion_mnist",
         loader="rnn_zoo.data.fashion_mnist:load_fashion_mnist",
         serving="rnn_zoo.models.baseline.serving:ImageClassifierServing",
+        conversion="rnn_zoo.models.baseline.conversion:ImageClassifierConversion",
         head="logits",
         read_inputs="rnn_zoo.models.baseline.serving:read_images",
         plain_twin=PlainTwin("rnn_zoo.models.baseline.twin:build_plain_baseline"),

@@ -59,7 +59,19 @@ class TextClassifierServing(ServingModule):
 
     def _classify(self, texts):
         ids = self.vectorizer(texts)
-        probabilities = self.probabilities(call_in_buckets(self._model_call, ids))
+        return self.answer(call_in_buckets(self._model_call, ids))
+
+    def answer(self, outputs):
+        """The signature's outputs from the model's outputs on token ids.
+
+        Args:
+            outputs: The model's outputs, ``[batch, units]``.
+
+        Returns:
+            ``{"probability": [batch]}`` with one unit, else ``{"probabilities":
+            [batch, classes], "class_name": [batch]}``.
+        """
+        probabilities = self.probabilities(outputs)
         if self.num_outputs == 1:
             return {"probability": tf.reshape(probabilities, [-1])}
         names = tf.gather(self.class_names, tf.argmax(probabilities, axis=-1))

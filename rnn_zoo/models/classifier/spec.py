@@ -19,6 +19,7 @@ SPEC = register(
         dataset="imdb",
         loader="rnn_zoo.data.imdb:load_imdb",
         serving="rnn_zoo.models.classifier.serving:TextClassifierServing",
+        conversion="rnn_zoo.models.classifier.conversion:TextClassifierConversion",
         head="probabilities",
         read_inputs="rnn_zoo.serving:read_texts",
         choices={"cell": CELL_NAMES, "pooling": POOLINGS},

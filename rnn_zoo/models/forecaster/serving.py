@@ -65,6 +65,17 @@ class ForecasterServing(ServingModule):
         ]
         with tf.control_dependencies(checks):
             windows = tf.identity(windows)
+        return self.forecast(windows)
+
+    def forecast(self, windows):
+        """The forecast of checked windows: normalize, call the model, back to raw units.
+
+        Args:
+            windows: float32 ``[batch, width, features]`` in raw units.
+
+        Returns:
+            ``{"forecast": [batch]}`` in the target's raw units.
+        """
         normalized = self.model(self.scaling(windows), training=False)
         forecast = self.scaling.target_from_outputs(normalized)
         return {"forecast": tf.reshape(forecast, [tf.shape(windows)[0], -1])[:, 0]}

@@ -17,6 +17,7 @@ SPEC = register(
         dataset="time_series",
         loader="rnn_zoo.data.time_series:load_time_series",
         serving="rnn_zoo.models.forecaster.serving:ForecasterServing",
+        conversion="rnn_zoo.models.forecaster.conversion:ForecasterConversion",
         head="values",
         read_inputs="rnn_zoo.models.forecaster.serving:read_windows",
         choices={"cell": CELL_NAMES},

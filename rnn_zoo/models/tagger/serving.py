@@ -40,13 +40,23 @@ class TaggerServing(ServingModule):
         split = tf.strings.split(sentences)
         width = tf.maximum(split.bounding_shape()[1], 1)  # an empty sentence still runs
         words = split.to_tensor("", shape=tf.stack([split.nrows(), width]))
-        encoded = self.encoder(words)
-        inputs = {name: encoded[name] for name in self.input_names}
-        scores = self.model(inputs, training=False)
-        best = tf.argmax(scores[..., 1:], axis=-1) + 1  # id 0 is padding, never a tag
+        best = self.best_tags(self.encoder(words))
         is_word = tf.not_equal(words, "")
         tags = tf.where(is_word, tf.gather(self.tag_names, best), "")
         return {"tags": tags, "num_words": tf.reduce_sum(tf.cast(is_word, tf.int32), axis=1)}
+
+    def best_tags(self, encoded: dict[str, tf.Tensor]) -> tf.Tensor:
+        """The likeliest tag id of each word.
+
+        Args:
+            encoded: The model's inputs (:class:`~rnn_zoo.data.ud_treebank.TokenEncoder`'s
+                outputs: ``word_ids`` and, with character features, ``char_ids``).
+
+        Returns:
+            int64 ``[batch, words]``; never 0, the padding id.
+        """
+        scores = self.model({name: encoded[name] for name in self.input_names}, training=False)
+        return tf.argmax(scores[..., 1:], axis=-1) + 1  # id 0 is padding, never a tag
 
     def example_inputs(self) -> dict[str, np.ndarray]:
         """A sentence, one with an unseen word and extra spaces, and an empty one.

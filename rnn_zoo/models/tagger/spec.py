@@ -19,6 +19,7 @@ SPEC = register(
         dataset="ud_english_ewt",
         loader="rnn_zoo.data.ud_treebank:load_conllu",
         serving="rnn_zoo.models.tagger.serving:TaggerServing",
+        conversion="rnn_zoo.models.tagger.conversion:TaggerConversion",
         head="probabilities",
         read_inputs="rnn_zoo.serving:read_texts",
         verbs={"tag": "rnn_zoo.models.tagger.tagging:tag_file"},

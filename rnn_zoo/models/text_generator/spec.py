@@ -17,6 +17,7 @@ SPEC = register(
         dataset="text_corpus",
         loader="rnn_zoo.data.text_corpus:load_text_corpus",
         serving="rnn_zoo.models.text_generator.serving:TextGeneratorServing",
+        conversion="rnn_zoo.models.text_generator.conversion:TextGeneratorConversion",
         head="logits",
         verbs={"generate": "rnn_zoo.models.text_generator.generation:generate_text"},
         choices={"cell": CELL_NAMES},

@@ -17,6 +17,7 @@ SPEC = register(
         dataset="translation_pairs",
         loader="rnn_zoo.data.translation:load_translation_pairs",
         serving="rnn_zoo.models.translator.serving:TranslatorServing",
+        conversion="rnn_zoo.models.translator.conversion:TranslatorConversion",
         head="logits",
         read_inputs="rnn_zoo.serving:read_texts",
         verbs={"translate": "rnn_zoo.models.translator.decoding:translate"},
