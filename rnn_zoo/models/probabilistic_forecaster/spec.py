@@ -1,0 +1,49 @@
+"""The registry entry of the probabilistic forecaster."""
+
+from __future__ import annotations
+
+from rnn_zoo.blocks.layers import CELLS
+from rnn_zoo.blocks.quantiles import DEFAULT_LEVELS
+from rnn_zoo.models.probabilistic_forecaster.model import build_probabilistic_forecaster
+from rnn_zoo.registry import ModelSpec, PlainTwin, Recipe, register
+
+FAMILY = "rnn_zoo.models.probabilistic_forecaster"
+
+SPEC = register(
+    ModelSpec(
+        name="probabilistic_forecaster",
+        factory=build_probabilistic_forecaster,
+        task="probabilistic_forecasting",
+        dataset="time_series_horizons",
+        loader="rnn_zoo.data.horizons:load_horizon_windows",
+        serving=f"{FAMILY}.serving:ProbabilisticForecasterServing",
+        head="values",
+        read_inputs="rnn_zoo.data.window_reader:read_windows",
+        verbs={"backtest": "rnn_zoo.backtest:backtest"},
+        choices={"cell": CELLS},
+        test_report=f"{FAMILY}.report:backtest_report",
+        plain_twin=PlainTwin(f"{FAMILY}.twin:build_plain_probabilistic_forecaster"),
+        description=(
+            "LSTM encoder forecasting Beijing PM2.5 every hour 1 to 24 ahead as quantiles "
+            "(median, 50% and 80% intervals) from the past 72 hours and the calendar ahead"
+        ),
+        data_options={"input_width": 72, "horizons": 24, "log_columns": ("pm2.5",)},
+        recipe=Recipe(
+            optimizer="adam",
+            learning_rate=2e-3,
+            loss={
+                "class_name": "rnn_zoo>PinballLoss",
+                "config": {"levels": list(DEFAULT_LEVELS), "horizon_exponent": 1.0},
+            },
+            metrics=(),
+            epochs=12,
+            batch_size=256,
+            monitor="val_loss",
+        ),
+        parameters=27_640,
+        anchor=(
+            "persistence and 24 h seasonal naive (MAE of the median, µg/m³, per horizon), "
+            "climatology by hour of day (pinball loss), Darts BlockRNNModel"
+        ),
+    )
+)
