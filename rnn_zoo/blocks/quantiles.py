@@ -16,9 +16,10 @@ from collections.abc import Sequence
 import keras
 from keras import ops
 
+from rnn_zoo.blocks.levels import DEFAULT_LEVELS
 from rnn_zoo.validation import check_float, check_levels
 
-DEFAULT_LEVELS = (0.1, 0.25, 0.5, 0.75, 0.9)
+__all__ = ["DEFAULT_LEVELS", "MonotoneQuantiles", "PinballLoss", "central_intervals"]
 
 
 def central_intervals(levels: Sequence[float]) -> dict[int, tuple[int, int]]:

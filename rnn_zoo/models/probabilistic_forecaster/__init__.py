@@ -5,7 +5,6 @@
 training records, ``twin`` the plain-Keras twin the speed benchmark trains beside it.
 """
 
-from rnn_zoo.models.probabilistic_forecaster.model import build_probabilistic_forecaster
 from rnn_zoo.models.probabilistic_forecaster.spec import SPEC
 
-__all__ = ["SPEC", "build_probabilistic_forecaster"]
+__all__ = ["SPEC"]

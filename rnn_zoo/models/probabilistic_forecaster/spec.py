@@ -1,10 +1,13 @@
-"""The registry entry of the probabilistic forecaster."""
+"""The registry entry of the probabilistic forecaster: dataset, recipe, results.
+
+Kept apart from ``model`` so that listing the zoo imports neither Keras nor TensorFlow:
+the factory is named by a ``"module:attribute"`` reference, resolved on first use.
+"""
 
 from __future__ import annotations
 
-from rnn_zoo.blocks.layers import CELLS
-from rnn_zoo.blocks.quantiles import DEFAULT_LEVELS
-from rnn_zoo.models.probabilistic_forecaster.model import build_probabilistic_forecaster
+from rnn_zoo.blocks.cell_names import CELL_NAMES
+from rnn_zoo.blocks.levels import DEFAULT_LEVELS
 from rnn_zoo.registry import ModelSpec, PlainTwin, Recipe, register
 
 FAMILY = "rnn_zoo.models.probabilistic_forecaster"
@@ -12,7 +15,7 @@ FAMILY = "rnn_zoo.models.probabilistic_forecaster"
 SPEC = register(
     ModelSpec(
         name="probabilistic_forecaster",
-        factory=build_probabilistic_forecaster,
+        factory=f"{FAMILY}.model:build_probabilistic_forecaster",
         task="probabilistic_forecasting",
         dataset="time_series_horizons",
         loader="rnn_zoo.data.horizons:load_horizon_windows",
@@ -20,7 +23,7 @@ SPEC = register(
         head="values",
         read_inputs="rnn_zoo.data.window_reader:read_windows",
         verbs={"backtest": "rnn_zoo.backtest:backtest"},
-        choices={"cell": CELLS},
+        choices={"cell": CELL_NAMES},
         test_report=f"{FAMILY}.report:backtest_report",
         plain_twin=PlainTwin(f"{FAMILY}.twin:build_plain_probabilistic_forecaster"),
         description=(

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import pytest
 
+from rnn_zoo import get_spec
 from rnn_zoo.backtest import BACKTEST_CSV, BACKTEST_PNG, backtest
 from rnn_zoo.cli import main
 from rnn_zoo.data.calendar import future_calendar
@@ -85,6 +86,12 @@ def test_quantiles_never_cross_nor_go_negative_even_for_a_wild_window(served):
     quantiles = served.serving_default(windows=windows)["quantiles"].numpy()
     assert quantiles.shape == (4, 24, 5)
     assert (quantiles >= 0).all() and (np.diff(quantiles, axis=-1) >= 0).all()
+
+
+def test_the_recipe_loss_has_the_factory_levels():
+    spec = get_spec(NAME)
+    loss = keras.losses.get(spec.recipe.loss)
+    assert loss.levels == spec.factory_arguments()["levels"]
 
 
 def test_members_are_averaged_and_shaped_by_member():
