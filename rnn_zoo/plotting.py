@@ -18,6 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from rnn_zoo.blocks.levels import central_intervals
 from rnn_zoo.files import atomic_path
 from rnn_zoo.validation import check_float, check_name
 
@@ -293,8 +294,6 @@ def plot_backtest(
         >>> figure = plot_backtest(table, origins=o, quantiles=q, levels=l, truth=y)
         ... # doctest: +SKIP
     """
-    from rnn_zoo.blocks.quantiles import central_intervals
-
     target = None if save_path is None else _check_save_path(save_path)
     figure = Figure(figsize=(15.0, 4.0), layout="constrained")
     error, coverage, fan = figure.subplots(1, 3, width_ratios=(1, 1, 2.2))

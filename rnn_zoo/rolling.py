@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from rnn_zoo.blocks.quantiles import central_intervals
+from rnn_zoo.blocks.levels import central_intervals
 from rnn_zoo.validation import check_int
 
 DAY = 24

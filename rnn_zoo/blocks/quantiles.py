@@ -10,37 +10,13 @@ at 0.5 is half the mean absolute error of the median.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-
 import keras
 from keras import ops
 
 from rnn_zoo.blocks.levels import DEFAULT_LEVELS
 from rnn_zoo.validation import check_float, check_levels
 
-__all__ = ["DEFAULT_LEVELS", "MonotoneQuantiles", "PinballLoss", "central_intervals"]
-
-
-def central_intervals(levels: Sequence[float]) -> dict[int, tuple[int, int]]:
-    """The central intervals the levels bound: width in percent → (lower, upper) positions.
-
-    Args:
-        levels: Quantile levels, increasing.
-
-    Returns:
-        E.g. ``{80: (0, 4), 50: (1, 3)}`` for ``(0.1, 0.25, 0.5, 0.75, 0.9)``, widest first.
-
-    Example:
-        >>> central_intervals((0.1, 0.25, 0.5, 0.75, 0.9))
-        {80: (0, 4), 50: (1, 3)}
-    """
-    intervals = {}
-    for lower, level in enumerate(levels):
-        for upper in range(len(levels) - 1, lower, -1):
-            if math.isclose(levels[upper] + level, 1.0, abs_tol=1e-9):
-                intervals[round(100 * (levels[upper] - level))] = (lower, upper)
-    return intervals
+__all__ = ["DEFAULT_LEVELS", "MonotoneQuantiles", "PinballLoss"]
 
 
 @keras.saving.register_keras_serializable(package="rnn_zoo")

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from rnn_zoo.blocks.quantiles import MonotoneQuantiles, PinballLoss, central_intervals
+from rnn_zoo.blocks.levels import central_intervals
+from rnn_zoo.blocks.quantiles import MonotoneQuantiles, PinballLoss
 from rnn_zoo.validation import check_levels
 
 LEVELS = (0.1, 0.25, 0.5, 0.75, 0.9)

@@ -12,7 +12,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnn_zoo.blocks.quantiles import MonotoneQuantiles, central_intervals
+from rnn_zoo.blocks.levels import central_intervals
+from rnn_zoo.blocks.quantiles import MonotoneQuantiles
 from rnn_zoo.data.calendar import future_calendar
 from rnn_zoo.data.scaling import FeatureScaling, example_windows
 from rnn_zoo.serving import ServingModule, checked_windows
