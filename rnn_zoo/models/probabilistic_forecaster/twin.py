@@ -23,8 +23,10 @@ def build_plain_probabilistic_forecaster(model_kwargs):
     horizons, levels = model_kwargs["horizons"], 5
     window = keras.Input(model_kwargs["input_shape"], name="window")
     future = keras.Input((horizons, model_kwargs["future_features"]), name="future")
-    state = keras.layers.LSTM(32)(window)
-    context = keras.layers.Concatenate()([state, keras.layers.Flatten()(future)])
-    quantiles = keras.layers.Dense(horizons * levels)(context)
-    quantiles = keras.layers.Reshape((1, horizons, levels))(quantiles)
+    state = keras.layers.GRU(32)(window)
+    by_state = keras.layers.Reshape((1, horizons, levels))(
+        keras.layers.Dense(horizons * levels)(state)
+    )
+    by_future = keras.layers.Reshape((1, horizons, levels))(keras.layers.Dense(levels)(future))
+    quantiles = keras.layers.Add()([by_state, by_future])
     return keras.Model({"window": window, "future": future}, quantiles)

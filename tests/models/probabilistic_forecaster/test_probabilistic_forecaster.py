@@ -130,11 +130,11 @@ def set_cell(line, column, value):
 @pytest.mark.parametrize(
     ("rows", "change", "message"),
     [
-        (30, None, "has 30 rows; expected at least input_width=72"),
+        (10, None, "has 10 rows; expected at least input_width=24"),
         (100, set_cell(90, "hour", "NA"), "line 90, column 'hour': the value is missing"),
         (100, set_cell(95, "day", "40"), "line 95, columns year, month, day: 2014-7-40"),
         (100, set_cell(1, "Iws", "wind"), "lacks the column(s) 'Iws'"),
-        (100, set_cell(50, "DEWP", "inf"), "line 50, column 'DEWP': 'inf' is not a finite"),
+        (100, set_cell(99, "DEWP", "inf"), "line 99, column 'DEWP': 'inf' is not a finite"),
     ],
 )
 def test_predict_refuses_a_bad_slice_naming_it(run, shared_data, tmp_path, rows, change, message):
