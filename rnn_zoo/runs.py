@@ -234,12 +234,16 @@ def load_run(run_dir: str | os.PathLike, *, safe_mode: bool = True) -> LoadedRun
     """
     import keras
 
+    from rnn_zoo.registry import get_spec
     from rnn_zoo.validation import check_bool
 
     check_bool("safe_mode", safe_mode)
     run_dir = Path(run_dir)
     verify_run(run_dir)
-    config = read_config(run_dir)  # imports every family: the custom layers models use
+    config = read_config(run_dir)
+    # The family's model module registers the custom layers its models use (families
+    # import only their Keras-free spec).
+    get_spec(config["model"]).get_factory()
     metadata = read_run_json(run_dir / DATA_FILE, {"name": str, "metadata": dict})["metadata"]
     check_keras_archive(run_dir / MODEL_FILE, error=RunIntegrityError)
     try:

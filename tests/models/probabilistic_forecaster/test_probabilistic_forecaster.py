@@ -10,6 +10,9 @@ import contextlib
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -118,6 +121,19 @@ def test_predict_prints_the_median_and_intervals_of_each_hour_ahead(run, shared_
     assert printed["hours_ahead"] == list(range(1, 25)) and len(printed["median"]) == 24
     for median, wide, narrow in zip(printed["median"], printed["80%"], printed["50%"], strict=True):
         assert wide[0] <= narrow[0] <= median <= narrow[1] <= wide[1]
+
+
+def test_predict_in_a_fresh_process_loads_the_model_and_its_custom_layers(
+    run, shared_data, tmp_path
+):
+    """A new process imports only the Keras-free registry; loading must still find the
+    head's layers (the family's model module registers them)."""
+    file = write_slice(shared_data, tmp_path, 30)
+    command = [sys.executable, "-m", "rnn_zoo.cli", "predict", str(run.run_dir), file]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["median"]) == 24
 
 
 def set_cell(line, column, value):
