@@ -1,4 +1,4 @@
-"""The ``rnn-zoo`` command line: list, train, evaluate, predict, generate and export.
+"""The ``rnn-zoo`` command line: list, train, evaluate, predict, generate, backtest, export.
 
 Exit codes: 0 on success, 2 for a usage error (bad flag or value; the message names
 it and what is accepted), 1 for missing data, a changed or damaged run directory
@@ -206,6 +206,25 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _add_unsafe_flag(tagging)
 
+    backtesting = commands.add_parser(
+        "backtest", help="forecast from every hour of a run's test span and score it"
+    )
+    backtesting.add_argument("run_dir", help=RUN_DIR_HELP)
+    backtesting.add_argument(
+        "--start",
+        type=int,
+        default=0,
+        help="first hour of the test span, 0 to its hours - 1 (default 0)",
+    )
+    backtesting.add_argument(
+        "--stop", type=int, help="hour of the test span to stop before, --start + 1 to its hours"
+    )
+    backtesting.add_argument(
+        "--week", type=int, help="first hour of the fan chart's week, in the span (default --start)"
+    )
+    backtesting.add_argument("--data-dir", help="folder holding the dataset files")
+    _add_unsafe_flag(backtesting)
+
     exporting = commands.add_parser(
         "export", help="export a run as a SavedModel, a LiteRT or an ONNX model"
     )
@@ -367,6 +386,29 @@ def _tag(args) -> int:
     return 0
 
 
+_BACKTEST_COLUMNS = ("horizon", "count", "mae", "persistence_mae", "seasonal_naive_mae")
+
+
+def _backtest(args) -> int:
+    from rnn_zoo.backtest import BACKTEST_CSV, BACKTEST_PNG
+    from rnn_zoo.registry import find_verb
+
+    table = find_verb("backtest")(
+        args.run_dir,
+        start=args.start,
+        stop=args.stop,
+        week=args.week,
+        data_dir=args.data_dir,
+        safe_mode=args.safe_mode,
+    )
+    columns = [*_BACKTEST_COLUMNS, *(key for key in table[0] if key.startswith("coverage_"))]
+    print("  ".join(f"{column:>18}" for column in columns))
+    for row in table:
+        print("  ".join(f"{row[column]:>18.4g}" for column in columns))
+    print(f"-> {os.path.join(args.run_dir, BACKTEST_CSV)}, {BACKTEST_PNG}")
+    return 0
+
+
 def _export(args) -> int:
     from rnn_zoo.export import export_model
 
@@ -401,6 +443,7 @@ _COMMANDS = {
     "predict": _predict,
     "generate": _generate,
     "tag": _tag,
+    "backtest": _backtest,
     "export": _export,
 }
 

@@ -1,4 +1,4 @@
-"""Training curves: one subplot per metric, training against validation.
+"""Figures: training curves (one subplot per metric), and a backtest's errors and fan chart.
 
 The figure is built with matplotlib's object-oriented API (``matplotlib.figure.Figure``),
 without pyplot and without choosing a backend, so it works headless (tests, CI, scripts)
@@ -10,13 +10,15 @@ from __future__ import annotations
 import csv
 import numbers
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from rnn_zoo.blocks.levels import central_intervals
 from rnn_zoo.files import atomic_path
 from rnn_zoo.validation import check_float, check_name
 
@@ -254,3 +256,93 @@ def _save_png(figure: Figure, path: Path) -> None:
     # exclusive create, permissions from the umask
     with atomic_path(path) as temporary, open(temporary, "xb") as handle:
         figure.savefig(handle, format="png")
+
+
+WEEK = 7 * 24
+
+
+def plot_backtest(
+    table: Sequence[Mapping[str, float]],
+    *,
+    origins: np.ndarray,
+    quantiles: np.ndarray,
+    levels: Sequence[float],
+    truth: np.ndarray,
+    week: int = 0,
+    title: str | None = None,
+    save_path: str | os.PathLike | None = None,
+) -> Figure:
+    """Draws a backtest: error by horizon against the baselines, coverage, a fan chart.
+
+    The fan chart shows one week of the test span: from its first hour, one forecast
+    every 24 hours (the median, and each central interval as a band) against the truth.
+
+    Args:
+        table: The backtest's rows (:func:`rnn_zoo.rolling.score_forecasts`).
+        origins: Each forecast's first target hour, in hours into the test span.
+        quantiles: ``[origins, horizons, levels]`` forecasts.
+        levels: Their levels.
+        truth: The target over the test span, NaN where missing.
+        week: The fan chart's first hour, in hours into the test span.
+        title: A title above the figure.
+        save_path: Where to also write the figure as a PNG (beside, then renamed).
+
+    Returns:
+        The ``matplotlib.figure.Figure``.
+
+    Example:
+        >>> figure = plot_backtest(table, origins=o, quantiles=q, levels=l, truth=y)
+        ... # doctest: +SKIP
+    """
+    target = None if save_path is None else _check_save_path(save_path)
+    figure = Figure(figsize=(15.0, 4.0), layout="constrained")
+    error, coverage, fan = figure.subplots(1, 3, width_ratios=(1, 1, 2.2))
+    horizons = [row["horizon"] for row in table]
+    for key, label in (
+        ("mae", "median"),
+        ("persistence_mae", "persistence"),
+        ("seasonal_naive_mae", "seasonal naive (24 h)"),
+    ):
+        error.plot(horizons, [row[key] for row in table], marker=".", label=label)
+    error.set(xlabel="hours ahead", ylabel="MAE", title="error by horizon")
+    error.legend()
+    intervals = central_intervals(levels)
+    for width in intervals:
+        line = coverage.plot(horizons, [row[f"coverage_{width}"] for row in table], marker=".")
+        coverage.axhline(width / 100, color=line[0].get_color(), linestyle=":")
+        line[0].set_label(f"{width}% interval (nominal dotted)")
+    coverage.set(xlabel="hours ahead", ylabel="share of targets inside", title="coverage")
+    coverage.set_ylim(0, 1)
+    coverage.legend()
+    median = list(levels).index(0.5)
+    chosen = [
+        i
+        for i, hour in enumerate(origins)
+        if week <= hour < week + WEEK and (hour - week) % 24 == 0
+    ]
+    for number, index in enumerate(chosen):
+        hours = origins[index] + np.arange(quantiles.shape[1])
+        for width, (low, high) in intervals.items():
+            fan.fill_between(
+                hours,
+                quantiles[index, :, low],
+                quantiles[index, :, high],
+                color="tab:blue",
+                alpha=0.15 + 0.2 * (width < 80),
+                label=f"{width}% interval" if number == 0 else None,
+            )
+        fan.plot(
+            hours,
+            quantiles[index, :, median],
+            color="tab:blue",
+            label="median" if number == 0 else None,
+        )
+    shown = np.arange(week, min(week + WEEK, len(truth)))
+    fan.plot(shown, truth[shown], color="black", linewidth=1, label="observed")
+    fan.set(xlabel="hours into the test span", title="a forecast every 24 hours, one week")
+    fan.legend(loc="upper left")
+    if title is not None:
+        figure.suptitle(title)
+    if target is not None:
+        _save_png(figure, target)
+    return figure

@@ -38,7 +38,8 @@ the serving contract the same for all of them:
 
 :func:`graph_check` is the in-graph refusal they use, and families use for their own
 values (finite readings, caps): an assertion whose message is formatted in the graph
-with the offending values.
+with the offending values. :func:`checked_windows` is the one for raw windows of a
+series, shared by the families that forecast from them.
 """
 
 from __future__ import annotations
@@ -97,6 +98,49 @@ def _shown(value: tf.Tensor) -> tf.Tensor:
     return tf.strings.join(
         ["[", tf.strings.reduce_join(tf.reshape(value, [-1]), separator=", "), "]"]
     )
+
+
+def checked_windows(windows: tf.Tensor, feature_names: tf.Tensor, logged: tf.Tensor) -> tf.Tensor:
+    """Raw-unit windows of a series, refused in the graph unless their readings are valid.
+
+    A window holding NaN or an infinity is refused (``InvalidArgumentError`` naming the
+    windows and the feature columns that hold them) rather than forecast as NaN; so is
+    a negative reading of a feature read as ``log(1 + x)``.
+
+    Args:
+        windows: float32 ``[batch, width, features]`` in raw units.
+        feature_names: string ``[features]``, named in the messages.
+        logged: int32 positions of the features read as ``log(1 + x)``.
+
+    Returns:
+        ``windows``, after the checks.
+
+    Example:
+        >>> windows = checked_windows(windows, self.feature_names, self.logged)
+        ... # doctest: +SKIP
+    """
+    finite = tf.math.is_finite(windows)
+    bad_windows = tf.where(tf.logical_not(tf.reduce_all(finite, axis=[1, 2])))[:, 0]
+    bad_features = tf.logical_not(tf.reduce_all(finite, axis=[0, 1]))
+    logged_values = tf.gather(windows, logged, axis=-1)
+    checks = [
+        graph_check(
+            tf.reduce_all(finite),
+            "windows {} hold NaN or infinity in features {}; expected finite readings in raw units",
+            bad_windows,
+            tf.boolean_mask(feature_names, bad_features),
+        ),
+        graph_check(
+            tf.reduce_all(tf.logical_not(logged_values < 0)),
+            "windows hold negative readings of features {}, which are read as "
+            "log(1 + x); expected values >= 0",
+            tf.boolean_mask(
+                tf.gather(feature_names, logged), tf.reduce_any(logged_values < 0, [0, 1])
+            ),
+        ),
+    ]
+    with tf.control_dependencies(checks):
+        return tf.identity(windows)
 
 
 def pad_rows(tensor: tf.Tensor, rows, filler: tf.Tensor) -> tf.Tensor:

@@ -208,6 +208,43 @@ def check_fraction(name: str, value: Any) -> float:
     )
 
 
+def check_levels(name: str, value: Any) -> tuple[float, ...]:
+    """Checks quantile levels: increasing numbers in ``(0, 1)``, the median among them.
+
+    Args:
+        name: The argument's name.
+        value: A tuple or list of levels, e.g. ``(0.1, 0.5, 0.9)``.
+
+    Returns:
+        The levels as a tuple of floats.
+
+    Raises:
+        TypeError: If ``value`` is not a tuple or list of numbers.
+        ValueError: If a level is outside ``(0, 1)``, the levels are not strictly
+            increasing, or 0.5 (the median, the point forecast) is not one of them.
+
+    Example:
+        >>> check_levels("levels", [0.1, 0.5, 0.9])
+        (0.1, 0.5, 0.9)
+    """
+    expected = "strictly increasing levels in (0, 1) that include 0.5, e.g. (0.1, 0.5, 0.9)"
+    if not isinstance(value, (tuple, list)) or not all(
+        isinstance(level, numbers.Real) and not isinstance(level, bool) for level in value
+    ):
+        raise TypeError(f"{name}={_describe(value)} is not accepted; expected {expected}")
+    levels = tuple(float(level) for level in value)
+    outside = [level for level in levels if not 0.0 < level < 1.0]
+    if outside:
+        raise ValueError(
+            f"{name}={_shown(value)} has level(s) outside (0, 1): {outside}; expected {expected}"
+        )
+    if any(later <= earlier for earlier, later in zip(levels[:-1], levels[1:], strict=True)):
+        raise ValueError(f"{name}={_shown(value)} is not strictly increasing; expected {expected}")
+    if 0.5 not in levels:
+        raise ValueError(f"{name}={_shown(value)} lacks the median 0.5; expected {expected}")
+    return levels
+
+
 def check_rate(name: str, value: Any) -> float:
     """Checks a dropout-style rate: a number in ``[0, 1)``.
 

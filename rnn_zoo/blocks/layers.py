@@ -121,6 +121,7 @@ def recurrent_stack(
     dropout: float = 0.0,
     recurrent_dropout: float = 0.0,
     return_sequences: bool = False,
+    prefix: str = "",
 ):
     """Applies ``num_layers`` stacked recurrent layers to a symbolic tensor.
 
@@ -137,6 +138,8 @@ def recurrent_stack(
         dropout: Input dropout rate of each layer.
         recurrent_dropout: Recurrent-state dropout rate of each layer.
         return_sequences: Whether the last layer returns every step.
+        prefix: Put before each layer's name (``"member1_"``), to build several
+            stacks in one model.
 
     Returns:
         The stack's output tensor.
@@ -155,7 +158,7 @@ def recurrent_stack(
             dropout=dropout,
             recurrent_dropout=recurrent_dropout,
             bidirectional=bidirectional,
-            name=f"{cell}_{index + 1}",
+            name=f"{prefix}{cell}_{index + 1}",
         )(outputs)
     return outputs
 

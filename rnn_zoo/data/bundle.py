@@ -38,6 +38,10 @@ class DataBundle:
         test_texts: Optional raw test texts that a family's own report scores with
             its own inference (``{"sources": [...], "references": [...]}`` for a
             translator's BLEU); see ``ModelSpec.test_report``.
+        series: Optional raw rows of a time series and the forecast origin of each
+            example, for rolling-origin backtests (:mod:`rnn_zoo.backtest`):
+            ``{"rows": encoded features in raw units [rows, features], "target": the
+            target as read [rows] (NaN where missing), "origins": {split: origin rows}}``.
     """
 
     name: str
@@ -49,6 +53,7 @@ class DataBundle:
     preprocessor: Any = None
     test_report: Callable[[Any], dict[str, float]] | None = None
     test_texts: dict[str, list[str]] | None = None
+    series: dict[str, Any] | None = None
 
     def save_metadata(self, directory: str | os.PathLike) -> Path:
         """Writes ``name`` and ``metadata`` to ``<directory>/data.json``.

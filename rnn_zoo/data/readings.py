@@ -6,16 +6,21 @@ by default every column is an input except ``No``, ``year`` and ``day``; numeric
 columns are used as they are, except ``hour`` and ``month``, which become their sine
 and cosine (``hour_sin``, ``hour_cos``, ...); a column none of whose values is a number
 (``cbwd``, the wind direction) is one-hot encoded over the categories seen in the train
-rows. Missing values (``NA``, ``NaN``, ``N/A``, ``null`` or an empty cell) are
-forward-filled. Every number must be finite and fit a float32 (:data:`MAX_READING`):
-``inf``, ``1e400`` or ``1e308`` is refused naming the file, line and column
-(:func:`check_finite_readings`), and so is a negative value in a column read as
-``log(1 + x)``. :func:`encode_columns` rebuilds the encoding from a run's metadata.
+rows. A series may add the day of the week, computed from its ``year``, ``month`` and
+``day`` columns (:func:`weekday_spec`, ``weekday_sin``, ``weekday_cos``). Missing values
+(``NA``, ``NaN``, ``N/A``, ``null`` or an empty cell) are forward-filled, except in the
+calendar (``hour``, ``month``, a weekday's date), which places each reading in time and
+is refused when missing: a filled hour would repeat one. Every number must be finite
+and fit a float32 (:data:`MAX_READING`): ``inf``, ``1e400`` or ``1e308`` is refused
+naming the file, line and column (:func:`check_finite_readings`), and so is a negative
+value in a column read as ``log(1 + x)``. :func:`encode_columns` rebuilds the encoding
+from a run's metadata.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime
 import math
 import numbers
 import os
@@ -28,6 +33,10 @@ MISSING_VALUES = frozenset({"", "NA", "NaN", "nan", "N/A", "null"})
 
 
 CYCLIC_PERIODS = {"hour": 24, "month": 12}
+
+
+DATE_COLUMNS = ("year", "month", "day")
+"""The columns a weekday is computed from (:func:`weekday_spec`)."""
 
 
 _MISSING_LISTED = ", ".join(repr(value) for value in sorted(MISSING_VALUES))
@@ -161,15 +170,103 @@ def column_features(spec: Mapping[str, Any]) -> list[str]:
     return [name]
 
 
+def weekday_spec() -> dict[str, Any]:
+    """The spec of the day of the week, a cyclic feature computed from the date columns.
+
+    Returns:
+        A column spec (``kind`` cyclic, ``period`` 7) whose ``sources`` are
+        :data:`DATE_COLUMNS`; it encodes as ``weekday_sin`` and ``weekday_cos``, Monday 0.
+
+    Example:
+        >>> column_features(weekday_spec())
+        ['weekday_sin', 'weekday_cos']
+    """
+    return {"name": "weekday", "kind": "cyclic", "period": 7, "sources": list(DATE_COLUMNS)}
+
+
+def source_columns(spec: Mapping[str, Any]) -> list[str]:
+    """The table columns a spec is encoded from: its own, or a derived one's sources.
+
+    Args:
+        spec: A column spec.
+
+    Returns:
+        Column names, e.g. ``["hour"]`` or ``["year", "month", "day"]``.
+
+    Example:
+        >>> source_columns(weekday_spec())
+        ['year', 'month', 'day']
+    """
+    return list(spec.get("sources", [spec["name"]]))
+
+
+def _complete(values: np.ndarray, *, column: str, where: Where) -> np.ndarray:
+    """Refuses a missing calendar value: it places a reading in time and is never filled."""
+    missing = np.isnan(values)
+    if missing.any():
+        raise ValueError(
+            f"{where(int(np.argmax(missing)))}, column {column!r}: the value is missing; "
+            "expected the calendar (hour, month, date) of every reading, which is never "
+            "filled in"
+        )
+    return values
+
+
+def _numbers(cells: Sequence[Any], *, column: str, where: Where, logged: bool) -> np.ndarray:
+    """A numeric column's values, checked (finite, float32, not negative if logged)."""
+    values, bad = _parse_cells(cells)
+    if bad:
+        raise ValueError(
+            f"{where(bad[0])}, column {column!r}: {cells[bad[0]]!r} is not a number; expected "
+            f"a number or a missing value ({_MISSING_LISTED})"
+        )
+    check_finite_readings(values, column=column, where=where, cells=cells)
+    if logged:
+        _check_not_negative(values, column=column, where=where)
+    return values
+
+
+def _weekdays(sources: Mapping[str, Sequence[Any]], *, where: Where) -> np.ndarray:
+    """Monday 0 to Sunday 6 of each row's date; a missing or impossible date is refused."""
+    parts = {
+        column: _complete(
+            _numbers(cells, column=column, where=where, logged=False), column=column, where=where
+        )
+        for column, cells in sources.items()
+    }
+    days = []
+    for position, date in enumerate(zip(*parts.values(), strict=True)):
+        try:
+            if not all(float(part).is_integer() for part in date):
+                raise ValueError("not whole numbers")
+            days.append(datetime.date(*(int(part) for part in date)).weekday())
+        except (ValueError, OverflowError):
+            shown = "-".join(f"{part:g}" for part in date)
+            raise ValueError(
+                f"{where(position)}, columns {', '.join(parts)}: {shown} is not a date; "
+                "expected a calendar date (whole numbers: year, month 1-12, day of that month)"
+            ) from None
+    return np.array(days, dtype="float64")
+
+
 def _encode_column(
     spec: Mapping[str, Any],
-    cells: Sequence[Any],
+    cells: Mapping[str, Sequence[Any]],
     *,
     where: Where,
     logged: bool,
     refuse_unseen: bool,
 ) -> np.ndarray:
     name = spec["name"]
+    if spec["kind"] == "cyclic":
+        if "sources" in spec:
+            values = _weekdays(cells, where=where)
+        else:
+            values = _numbers(cells[name], column=name, where=where, logged=False)
+            values = _complete(values, column=name, where=where)
+        angle = 2 * math.pi * values / spec["period"]
+        return np.stack([np.sin(angle), np.cos(angle)], axis=1)
+    cells = cells[name]
     if spec["kind"] == "categorical":
         codes = {category: float(code) for code, category in enumerate(spec["categories"])}
         codes.update(dict.fromkeys(MISSING_VALUES, np.nan))
@@ -183,20 +280,8 @@ def _encode_column(
             )
         filled = _forward_fill(raw, name)
         return (filled[:, None] == np.arange(len(spec["categories"]))).astype("float64")
-    values, bad = _parse_cells(cells)
-    if bad:
-        raise ValueError(
-            f"{where(bad[0])}, column {name!r}: {cells[bad[0]]!r} is not a number; expected "
-            f"a number or a missing value ({_MISSING_LISTED})"
-        )
-    check_finite_readings(values, column=name, where=where, cells=cells)
-    if logged:
-        _check_not_negative(values, column=name, where=where)
-    filled = _forward_fill(values, name)
-    if spec["kind"] == "cyclic":
-        angle = 2 * math.pi * filled / spec["period"]
-        return np.stack([np.sin(angle), np.cos(angle)], axis=1)
-    return filled[:, None]
+    values = _numbers(cells, column=name, where=where, logged=logged)
+    return _forward_fill(values, name)[:, None]
 
 
 def encode_columns(
@@ -212,12 +297,13 @@ def encode_columns(
     Applies the encoding described in the module docstring with the column kinds and
     categories of ``metadata``: numbers parsed and checked
     (:func:`check_finite_readings`; a column of ``metadata["log_features"]`` must not be
-    negative), missing values forward-filled, ``hour`` and ``month`` as sine and cosine,
-    categories one-hot.
+    negative), missing values forward-filled (a missing calendar value refused),
+    ``hour``, ``month`` and a weekday as sine and cosine, categories one-hot.
 
     Args:
         columns: Column name → the column's values in time order (strings as read
-            from a CSV, or numbers), for every column in ``metadata["columns"]``.
+            from a CSV, or numbers), for every column the specs of
+            ``metadata["columns"]`` are encoded from (:func:`source_columns`).
         metadata: A time-series bundle's metadata (``columns`` and, if present,
             ``log_features`` are used).
         source: What the rows come from (a file, ``"input 'day.csv'"``), named in
@@ -233,21 +319,23 @@ def encode_columns(
     Raises:
         ValueError: If a column is absent, a numeric cell is not a number, is not
             finite or does not fit a float32, a logged value is negative, a column has
-            no value at all, or (``refuse_unseen``) a category was not seen in
-            training; the message names the row and the column.
+            no value at all, a calendar value is missing or a date impossible, or
+            (``refuse_unseen``) a category was not seen in training; the message names
+            the row and the column.
 
     Example:
         >>> rows = encode_columns(columns, bundle.metadata)  # doctest: +SKIP
         >>> model.predict(normalize(rows[None, -24:], bundle.metadata))  # doctest: +SKIP
     """
     specs = metadata["columns"]
-    absent = [spec["name"] for spec in specs if spec["name"] not in columns]
+    needed = list(dict.fromkeys(name for spec in specs for name in source_columns(spec)))
+    absent = [name for name in needed if name not in columns]
     if absent:
         raise ValueError(
             f"columns {', '.join(map(repr, absent))} are absent; expected every column of "
-            f"metadata['columns']: {', '.join(spec['name'] for spec in specs)}"
+            f"metadata['columns']: {', '.join(needed)}"
         )
-    lengths = {len(columns[spec["name"]]) for spec in specs}
+    lengths = {len(columns[name]) for name in needed}
     if len(lengths) != 1:
         raise ValueError(f"columns have different lengths {sorted(lengths)}; expected one")
     where = describe_rows(source, lines)
@@ -255,7 +343,7 @@ def encode_columns(
     encoded = [
         _encode_column(
             spec,
-            columns[spec["name"]],
+            {name: columns[name] for name in source_columns(spec)},
             where=where,
             logged=spec["name"] in logged,
             refuse_unseen=refuse_unseen,

@@ -49,6 +49,30 @@ def check_normalizable(raw: np.ndarray, metadata: Mapping[str, Any], *, where: W
         )
 
 
+def example_windows(metadata: Mapping[str, Any], width: int, count: int = 4) -> np.ndarray:
+    """Raw windows drawn around the training statistics, for a serving signature's examples.
+
+    Args:
+        metadata: A time-series bundle's metadata (``mean``, ``std``, ``features``).
+        width: Rows per window.
+        count: How many windows.
+
+    Returns:
+        float32 ``[count, width, features]`` in raw units; the features read as
+        ``log(1 + x)`` are non-negative, as real readings are.
+
+    Example:
+        >>> example_windows(bundle.metadata, 24).shape  # doctest: +SKIP
+        (4, 24, 15)
+    """
+    rng = np.random.default_rng(0)
+    mean, std = np.array(metadata["mean"]), np.array(metadata["std"])
+    raw = mean + std * rng.normal(size=(count, width, len(mean)))
+    logged = _log_indices(metadata)
+    raw[..., logged] = np.expm1(raw[..., logged])  # back from log(1 + x) to raw units
+    return raw.astype("float32")
+
+
 def _log_indices(metadata: Mapping[str, Any]) -> list[int]:
     """Positions of the features read as ``log(1 + x)`` (none in runs saved before)."""
     return [metadata["features"].index(name) for name in metadata.get("log_features", ())]

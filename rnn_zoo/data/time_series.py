@@ -38,6 +38,7 @@ metadata alone; the CSV reading and its checks are in :mod:`rnn_zoo.data.reading
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Mapping, Sequence
@@ -156,7 +157,23 @@ def forecast_report(
     return report
 
 
-def _check_features(features: Any) -> list[str] | None:
+def check_features(features: Any) -> list[str] | None:
+    """Checks a loader's ``features`` argument.
+
+    Args:
+        features: ``None`` (every column but :data:`EXCLUDED_BY_DEFAULT`) or column names.
+
+    Returns:
+        ``None`` or the names as a list.
+
+    Raises:
+        TypeError: If it is not ``None`` or a list of strings.
+        ValueError: If the list is empty or repeats a name.
+
+    Example:
+        >>> check_features(("DEWP", "TEMP"))
+        ['DEWP', 'TEMP']
+    """
     if features is None:
         return None
     expected = "None or a non-empty list of distinct column names"
@@ -169,7 +186,23 @@ def _check_features(features: Any) -> list[str] | None:
     return list(features)
 
 
-def _check_log_columns(log_columns: Any) -> list[str]:
+def check_log_columns(log_columns: Any) -> list[str]:
+    """Checks a loader's ``log_columns`` argument.
+
+    Args:
+        log_columns: Column names read as ``log(1 + x)``.
+
+    Returns:
+        The names as a list.
+
+    Raises:
+        TypeError: If it is not a list of strings.
+        ValueError: If it repeats a name.
+
+    Example:
+        >>> check_log_columns(("pm2.5",))
+        ['pm2.5']
+    """
     expected = "a list of distinct column names (possibly empty)"
     if not isinstance(log_columns, (list, tuple)) or not all(
         isinstance(name, str) for name in log_columns
@@ -194,9 +227,13 @@ def _check_logged_columns(
 
 
 def _input_columns(
-    header: list[str], target: str, features: list[str] | None, file: os.PathLike
+    header: list[str],
+    target: str,
+    features: list[str] | None,
+    file: os.PathLike,
+    also: Sequence[str],
 ) -> list[str]:
-    wanted = {"target": [target], "features": features or []}
+    wanted = {"target": [target], "features": features or [], "the calendar": also}
     for argument, names in wanted.items():
         for name in names:
             if name not in header:
@@ -205,28 +242,144 @@ def _input_columns(
                     f"its columns are {', '.join(header)}"
                 )
     columns = features or [name for name in header if name not in EXCLUDED_BY_DEFAULT]
-    return columns if target in columns else [target, *columns]
+    columns = columns if target in columns else [target, *columns]
+    return [*columns, *(name for name in also if name not in columns)]
 
 
-def _read_csv(
-    file: os.PathLike, target: str, features: list[str] | None
+def read_series_table(
+    file: os.PathLike, target: str, features: list[str] | None, also: Sequence[str] = ()
 ) -> tuple[dict[str, list[str]], list[int]]:
-    """Reads the header, checks the wanted columns, then reads their cells."""
+    """Reads a series' header, checks the wanted columns, then reads their cells.
+
+    Args:
+        file: The CSV file.
+        target: The target column.
+        features: The input columns (see :func:`check_features`).
+        also: Columns read besides the inputs, not inputs themselves (the date a
+            weekday is computed from).
+
+    Returns:
+        ``(table, lines)`` as :func:`rnn_zoo.data.readings.read_csv_table` returns them:
+        the input columns first (the target among them), then ``also``.
+
+    Raises:
+        ValueError: If a column named is not in the header (the message lists them),
+            or the file is not a readable CSV.
+
+    Example:
+        >>> table, lines = read_series_table(file, "pm2.5", None)  # doctest: +SKIP
+    """
     with open(file, newline="", encoding="utf-8") as handle:
         return read_csv_table(
-            handle, os.fspath(file), lambda header: _input_columns(header, target, features, file)
+            handle,
+            os.fspath(file),
+            lambda header: _input_columns(header, target, features, file, also),
         )
 
 
-def _report_gaps(
+@dataclasses.dataclass
+class EncodedSeries:
+    """A series read, checked and encoded, with its normalization statistics.
+
+    Attributes:
+        raw: The encoded features, ``[rows, features]`` float64 in raw units.
+        target: The target column as read, ``[rows]`` float64, NaN where missing.
+        metadata: What serving needs to encode and normalize rows again: ``target``,
+            ``target_index``, ``features``, ``columns``, ``mean``, ``std``,
+            ``missing_values`` and ``log_features``.
+    """
+
+    raw: np.ndarray
+    target: np.ndarray
+    metadata: dict[str, Any]
+
+
+def encode_series(
+    file: os.PathLike,
+    table: dict[str, list[str]],
+    lines: list[int],
+    *,
+    target: str,
+    log_columns: list[str],
+    train_rows: slice,
+    inputs: Sequence[str] | None = None,
+    derived: Sequence[dict[str, Any]] = (),
+) -> EncodedSeries:
+    """Parses, checks and encodes a series' table; statistics come from the train rows.
+
+    Args:
+        file: The CSV the table was read from, named in errors.
+        table: Column → cells, from :func:`read_series_table`.
+        lines: Each row's line in ``file``.
+        target: The target column.
+        log_columns: Numeric inputs read as ``log(1 + x)``.
+        train_rows: The rows the statistics and the categories come from.
+        inputs: The table's columns that are inputs; defaults to all of them.
+        derived: Specs of features computed from other columns
+            (:func:`rnn_zoo.data.readings.weekday_spec`), after the inputs.
+
+    Returns:
+        The :class:`EncodedSeries`.
+
+    Raises:
+        ValueError: If a cell is refused (see :func:`rnn_zoo.data.readings.encode_columns`)
+            or a ``log_columns`` entry is not a numeric input.
+
+    Example:
+        >>> series = encode_series(file, table, lines, target="pm2.5", log_columns=[],
+        ...                        train_rows=slice(0, 1000))  # doctest: +SKIP
+    """
+    parsed, missing = parse_table(table, lines, target, file)
+    inputs = list(parsed) if inputs is None else list(inputs)
+    specs = [column_spec(column, parsed[column], target, train_rows) for column in inputs]
+    _check_logged_columns(log_columns, specs, file)
+    specs += [dict(spec) for spec in derived]
+    feature_names = [feature for spec in specs for feature in column_features(spec)]
+    raw = encode_columns(
+        parsed, {"columns": specs, "log_features": log_columns}, source=os.fspath(file), lines=lines
+    ).astype("float64")
+    logged = [feature_names.index(feature) for feature in log_columns]
+    mean, std = _statistics(_logged(raw, logged)[train_rows])
+    metadata = {
+        "target": target,
+        "target_index": feature_names.index(target),
+        "features": feature_names,
+        "columns": specs,
+        "mean": mean.tolist(),
+        "std": std.tolist(),
+        "missing_values": missing,
+        "log_features": log_columns,
+    }
+    return EncodedSeries(
+        raw=raw, target=np.asarray(parsed[target], dtype="float64"), metadata=metadata
+    )
+
+
+def report_gaps(
     name: str,
     missing: Mapping[str, int],
     rows: int,
     dropped: Mapping[str, int],
     counts: Mapping[str, int],
-    target: str,
+    *,
+    unit: str,
+    reason: str,
 ) -> None:
-    """Says at load time how many cells were filled and windows dropped."""
+    """Says at load time how many input cells were filled and examples dropped.
+
+    Args:
+        name: The file, named first.
+        missing: Each column's count of missing cells.
+        rows: The rows read.
+        dropped: Each split's count of examples dropped.
+        counts: Each split's count of examples before dropping.
+        unit: What an example is (``"windows"``).
+        reason: Why they were dropped.
+
+    Example:
+        >>> report_gaps("x.csv", {"y": 2}, 100, {"train": 1}, {"train": 80},
+        ...             unit="windows", reason="dropped: their 'y' target is missing")
+    """
     filled = {column: count for column, count in missing.items() if count}
     listed = ", ".join(f"{column} {count}" for column, count in filled.items())
     report_dropped(
@@ -240,8 +393,8 @@ def _report_gaps(
         name,
         dropped=sum(dropped.values()),
         total=sum(counts.values()),
-        unit="windows",
-        reason=f"dropped: their {target!r} target is missing",
+        unit=unit,
+        reason=reason,
     )
 
 
@@ -367,17 +520,17 @@ def load_time_series(
         {'input_shape': (24, 15), 'num_features': 1}
     """
     check_name("target", target)
-    features = _check_features(features)
+    features = check_features(features)
     check_int("input_width", input_width)
     check_int("horizon", horizon)
     check_int("batch_size", batch_size)
     split = check_split("split", split)
     check_int("seed", seed, minimum=0)
     fraction = check_data_fraction(fraction)
-    log_columns = _check_log_columns(log_columns)
+    log_columns = check_log_columns(log_columns)
 
     file = resolve_file(BEIJING_PM25, path)
-    table, lines = _read_csv(file, target, features)
+    table, lines = read_series_table(file, target, features)
     window = input_width + horizon
     bounds = split_bounds(len(lines), split)
     _check_lengths(file, bounds, input_width, horizon)
@@ -390,35 +543,23 @@ def load_time_series(
     check_split_counts(counts, source=name, unit="windows", fraction=fraction, advice=advice)
     train_rows = slice(0, counts["train"] + window - 1)
 
-    parsed, missing = parse_table(table, lines, target, file)
-    specs = [column_spec(column, values, target, train_rows) for column, values in parsed.items()]
-    _check_logged_columns(log_columns, specs, file)
-    feature_names = [feature for spec in specs for feature in column_features(spec)]
-    raw = encode_columns(
-        parsed, {"columns": specs, "log_features": log_columns}, source=name, lines=lines
-    ).astype("float64")
-    logged = [feature_names.index(feature) for feature in log_columns]
-    mean, std = _statistics(_logged(raw, logged)[train_rows])
-    target_index = feature_names.index(target)
-    shifted = _targets_by_window_start(parsed[target], window)
+    series = encode_series(
+        file, table, lines, target=target, log_columns=log_columns, train_rows=train_rows
+    )
+    mean, std = np.array(series.metadata["mean"]), np.array(series.metadata["std"])
+    target_index = series.metadata["target_index"]
+    shifted = _targets_by_window_start(series.target, window)
     known = ~np.isnan(shifted[:, 0])
     if target in log_columns:
         shifted = np.log1p(shifted)
     metadata = {
-        "target": target,
-        "target_index": target_index,
-        "features": feature_names,
-        "columns": specs,
-        "mean": mean.tolist(),
-        "std": std.tolist(),
+        **series.metadata,
         "input_width": input_width,
         "horizon": horizon,
         "split": list(split),
         "rows": split_sizes(bounds),
         "windows": {},
         "dropped_windows": {},
-        "missing_values": missing,
-        "log_features": log_columns,
     }
     for split, (start, _) in zip(SPLITS, bounds, strict=True):
         kept = int(known[start : start + counts[split]].sum())
@@ -436,8 +577,17 @@ def load_time_series(
         fraction=fraction,
         advice=advice,
     )
-    _report_gaps(name, missing, len(lines), metadata["dropped_windows"], counts, target)
-    inputs = normalize(raw, metadata)
+    missing = metadata["missing_values"]
+    report_gaps(
+        name,
+        missing,
+        len(lines),
+        metadata["dropped_windows"],
+        counts,
+        unit="windows",
+        reason=f"dropped: their {target!r} target is missing",
+    )
+    inputs = normalize(series.raw, metadata)
     targets = ((shifted - mean[target_index]) / std[target_index]).astype("float32")
     datasets = {}
     for split, (start, _) in zip(SPLITS, bounds, strict=True):
@@ -458,7 +608,7 @@ def load_time_series(
         train=datasets["train"],
         validation=datasets["validation"],
         test=datasets["test"],
-        model_kwargs={"input_shape": (input_width, len(feature_names)), "num_features": 1},
+        model_kwargs={"input_shape": (input_width, len(metadata["features"])), "num_features": 1},
         metadata=metadata,
         preprocessor=FeatureScaling.from_metadata(metadata, name="feature_scaling"),
         test_report=functools.partial(forecast_report, windows=datasets["test"], metadata=metadata),
