@@ -81,13 +81,16 @@ def compare(measure: str, expected: np.ndarray, got: np.ndarray) -> Agreement:
     if len(expected) != len(got):
         raise ValueError(f"{len(expected)} expected answers but {len(got)} from the export")
     if measure == "values":
-        difference = np.abs(np.asarray(expected, "float64") - np.asarray(got, "float64"))
+        # Every value of every example (a forecast per hour and quantile, say) counts.
+        expected_values = np.asarray(expected, "float64").reshape(-1)
+        got_values = np.asarray(got, "float64").reshape(expected_values.shape)
+        difference = np.abs(expected_values - got_values)
         worst = np.argsort(-difference)[:5]
         return Agreement(
             measure,
             float(difference.max(initial=0.0)),
             len(expected),
-            tuple((float(expected[i]), float(got[i])) for i in worst),
+            tuple((float(expected_values[i]), float(got_values[i])) for i in worst),
         )
     same = np.asarray(expected) == np.asarray(got)
     differ = np.flatnonzero(~same)[:5]
