@@ -11,11 +11,12 @@ PyTorch. Run it in a separate one, with PyTorch's CPU build first:
 It trains two models per seed, each as `load_horizon_windows` sees the data: the same
 rows split 70/20/10, PM2.5 as ``log(1 + x)`` normalized with the train rows'
 statistics, the weather and the one-hot wind direction as past covariates, the calendar
-(hour, day of the week, month) as future covariates, 72 hours in and 24 out, an LSTM of
-32 units, the quantiles 0.1, 0.25, 0.5, 0.75 and 0.9:
+(hour, day of the week, month) as future covariates, the registered window (24 hours in,
+24 out), learning rate, batch size and epochs, an LSTM of 32 units, the quantiles 0.1,
+0.25, 0.5, 0.75 and 0.9:
 
 * ``stock``: Darts' own head, which for output step ``k`` reads the LSTM output after
-  input hour ``72 - 24 + k`` (in 0.48.1), so the 1 h forecast never sees the last 23 hours;
+  input hour ``k`` (in 0.48.1), so the 1 h forecast never sees the last 23 hours;
 * ``last_state``: a head on the LSTM's last state, built with Darts' public
   ``CustomBlockRNNModule``, the last state repeated for each step beside that step's
   future covariates.
@@ -54,13 +55,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rnn_zoo.blocks.levels import DEFAULT_LEVELS  # noqa: E402
+from rnn_zoo.registry import get_spec  # noqa: E402
 from rnn_zoo.rolling import score_forecasts, summarize  # noqa: E402
 
 PM25 = "PRSA_data_2010.1.1-2014.12.31.csv"
 SPLIT = (0.7, 0.2, 0.1)
 WEATHER = ["DEWP", "TEMP", "PRES", "Iws", "Is", "Ir"]
 WIND = ["NE", "NW", "SE", "cv"]
-WIDTH, HORIZONS, UNITS = 72, 24, 32
+PEER = get_spec("probabilistic_forecaster")  # its Keras-free entry: the window and recipe
+WIDTH, HORIZONS = PEER.data_options["input_width"], PEER.data_options["horizons"]
+UNITS = 32  # the registered model's GRU; the peer runs an LSTM as Darts' examples do
 
 
 def read_series(data_dir: Path):
@@ -137,9 +141,9 @@ def train_and_forecast(variant, seed, epochs, data, work_dir):
         hidden_dim=UNITS,
         n_rnn_layers=1,
         likelihood=QuantileRegression(quantiles=list(DEFAULT_LEVELS)),
-        batch_size=256,
+        batch_size=PEER.recipe.batch_size,
         n_epochs=epochs,
-        optimizer_kwargs={"lr": 2e-3},
+        optimizer_kwargs={"lr": PEER.recipe.learning_rate},
         random_state=seed,
         model_name=name,
         work_dir=str(work_dir),
@@ -206,7 +210,7 @@ def commit() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--epochs", type=int, default=12, help="the rnn_zoo recipe's")
+    parser.add_argument("--epochs", type=int, default=PEER.recipe.epochs, help="the recipe's")
     parser.add_argument("--variants", nargs="+", default=["stock", "last_state"])
     parser.add_argument("--data-dir", default=os.environ.get("RNN_ZOO_DATA_DIR", "../shared/data"))
     parser.add_argument(

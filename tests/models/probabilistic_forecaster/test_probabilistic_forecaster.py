@@ -143,6 +143,11 @@ def set_cell(line, column, value):
     return change
 
 
+def no_pm25(table):
+    for row in table[1:]:
+        row[table[0].index("pm2.5")] = "NA"
+
+
 @pytest.mark.parametrize(
     ("rows", "change", "message"),
     [
@@ -150,6 +155,7 @@ def set_cell(line, column, value):
         (100, set_cell(90, "hour", "NA"), "line 90, column 'hour': the value is missing"),
         (100, set_cell(95, "day", "40"), "line 95, columns year, month, day: 2014-7-40"),
         (100, set_cell(1, "Iws", "wind"), "lacks the column(s) 'Iws'"),
+        (100, no_pm25, "column 'pm2.5' has no value at all"),
         (100, set_cell(99, "DEWP", "inf"), "line 99, column 'DEWP': 'inf' is not a finite"),
     ],
 )
