@@ -40,13 +40,17 @@ class Agreement:
         measure: ``"labels"``, ``"values"`` or ``"texts"``.
         value: The share of equal answers, or the largest absolute difference.
         examples: How many answers were compared.
-        mismatches: Up to five ``(expected, got)`` pairs that differ.
+        mismatches: Up to five ``(expected, got)`` pairs that differ (for values: the
+            five furthest apart).
+        scale: For values, the largest expected magnitude (float32 rounding grows
+            with it); 1 otherwise.
     """
 
     measure: str
     value: float
     examples: int
     mismatches: tuple[tuple[Any, Any], ...] = ()
+    scale: float = 1.0
 
     @property
     def goal(self) -> float:
@@ -91,6 +95,7 @@ def compare(measure: str, expected: np.ndarray, got: np.ndarray) -> Agreement:
             float(difference.max(initial=0.0)),
             len(expected),
             tuple((float(expected_values[i]), float(got_values[i])) for i in worst),
+            float(np.abs(expected_values).max(initial=1.0)),
         )
     same = np.asarray(expected) == np.asarray(got)
     differ = np.flatnonzero(~same)[:5]

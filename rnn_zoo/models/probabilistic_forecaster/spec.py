@@ -20,6 +20,7 @@ SPEC = register(
         dataset="time_series_horizons",
         loader="rnn_zoo.data.horizons:load_horizon_windows",
         serving=f"{FAMILY}.serving:ProbabilisticForecasterServing",
+        conversion=f"{FAMILY}.conversion:ProbabilisticForecasterConversion",
         head="values",
         read_inputs="rnn_zoo.data.window_reader:read_windows",
         verbs={"backtest": "rnn_zoo.backtest:backtest"},
