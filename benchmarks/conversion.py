@@ -4,7 +4,8 @@ For every registered model (``list_models()``), in one process: a run directory 
 trained through the public API at the factory's defaults, briefly (``train(name,
 epochs=1, steps_per_epoch=--steps, data_options={"fraction": --fraction})``: a
 barely trained model has near-ties between its top scores, which any change in
-float rounding flips, so agreement is measured on models past that), then exported
+float rounding flips, so agreement is measured on models past that; ``--recipe``
+trains each with its whole registry recipe instead, ``--seeds`` as many times), then exported
 as a SavedModel, as LiteRT (float, and dynamic-range quantized) and as ONNX with
 ``rnn_zoo.export.export_model``. For each export:
 
@@ -34,11 +35,12 @@ the SavedModel.
 
 Usage:
     .venv/bin/python benchmarks/conversion.py [--quick] [--models NAME ...]
-        [--steps 60] [--fraction 0.25] [--examples 1000] [--texts 20] [--calls 20]
-        [--batch-calls 5]
+        [--steps 60] [--fraction 0.25 | --recipe] [--seeds 0 ...] [--examples 1000]
+        [--texts 20] [--calls 20] [--batch-calls 5]
 
 Prints markdown tables and writes ``benchmarks/results/conversion.json``, or
-``conversion_<names>.json`` for a subset of the models.
+``conversion_<names>.json`` for a subset of the models (``..._recipe.json`` with
+``--recipe``).
 """
 
 from __future__ import annotations
@@ -196,23 +198,26 @@ def run_raw_model(flatbuffer: bytes, module, inputs: dict, *, flex: bool) -> str
     return same_as_saved_model(outputs, module, inputs)
 
 
-def measure(name: str, workdir: str, args) -> dict:
+def measure(name: str, workdir: str, args, seed: int) -> dict:
     """Exports of one registered model: sizes, agreement, latency, throughput."""
-    result = train(
-        name,
-        epochs=1,
-        steps_per_epoch=args.steps,
-        data_options={"fraction": args.fraction},
-        output_dir=workdir,
-        verbose=0,
-    )
+    brief = {
+        "epochs": 1,
+        "steps_per_epoch": args.steps,
+        "data_options": {"fraction": args.fraction},
+    }
+    result = train(name, seed=seed, output_dir=workdir, verbose=0, **({} if args.recipe else brief))
     module, spec = load_serving_module(result.run_dir)
     conversion = spec.get_conversion("onnx")(module)
     count = args.texts if conversion.measure == "texts" else args.examples
     inputs = load_test_inputs(result.run_dir, conversion, max(count, BATCH))
     request = {size: conversion.request(rows_of(inputs, size)) for size in (1, BATCH)}
     raw = {size: rows_of(inputs, size) for size in (1, BATCH)}
-    row = {"model": name, "measure": conversion.measure, "test_metrics": result.test_metrics}
+    row = {
+        "model": name,
+        "seed": seed,
+        "measure": conversion.measure,
+        "test_metrics": result.test_metrics,
+    }
     exports, callers = {}, {}
     for format, quantize in VARIANTS:
         variant = variant_name(format, quantize)
@@ -270,6 +275,13 @@ def main() -> None:
     parser.add_argument("--models", nargs="*", default=None, help="registered names")
     parser.add_argument("--steps", type=int, default=60, help="training steps per model")
     parser.add_argument("--fraction", type=float, default=0.25, help="share of each split")
+    parser.add_argument(
+        "--recipe",
+        action="store_true",
+        help="train each model with its registry recipe on all its data (`rnn-zoo train "
+        "NAME`) instead of --steps on --fraction",
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds")
     parser.add_argument("--examples", type=int, default=1000, help="test examples (labels)")
     parser.add_argument("--texts", type=int, default=20, help="prompts or sentences")
     parser.add_argument("--calls", type=int, default=20, help="timed one-example calls (median)")
@@ -279,7 +291,11 @@ def main() -> None:
         args.steps, args.examples, args.texts, args.calls, args.batch_calls = 3, 64, 4, 3, 1
     info = harness.machine()
     with tempfile.TemporaryDirectory(prefix="rnn-zoo-conversion-") as workdir:
-        rows = [measure(name, workdir, args) for name in args.models or list_models()]
+        rows = [
+            measure(name, workdir, args, seed)
+            for name in args.models or list_models()
+            for seed in args.seeds
+        ]
     variants = [variant_name(*variant) for variant in VARIANTS]
     print(
         harness.table(
@@ -293,7 +309,7 @@ def main() -> None:
             ],
             [
                 (
-                    row["model"],
+                    row["model"] + (f" (seed {row['seed']})" if len(args.seeds) > 1 else ""),
                     variant,
                     f"{row['bytes'][variant] / 1e6:.2f}",
                     harness.number(row["latency_ms"][variant]),
@@ -325,8 +341,10 @@ def main() -> None:
         )
     )
     payload = {
-        "steps": args.steps,
-        "fraction": args.fraction,
+        "training": "registry recipe"
+        if args.recipe
+        else {"steps": args.steps, "fraction": args.fraction},
+        "seeds": args.seeds,
         "examples": args.examples,
         "texts": args.texts,
         "calls": args.calls,
@@ -337,6 +355,7 @@ def main() -> None:
         "models": rows,
     }
     name = harness.results_name("conversion", args.models, list_models())
+    name += "_recipe" if args.recipe else ""
     print("\n" + harness.save(name, payload, info, quick=args.quick))
 
 
