@@ -493,8 +493,9 @@ def _start_tensorflow_quietly(verbose: bool) -> None:
     TensorFlow prints oneDNN notices, ``cudart_stub`` lines and, on a machine with no
     GPU, a ``failed call to cuInit`` error while it imports and first looks for
     devices, whatever ``TF_CPP_MIN_LOG_LEVEL`` says. They are hidden by importing it
-    and listing its GPUs once with stderr discarded. ``--verbose``, or a
-    ``TF_CPP_MIN_LOG_LEVEL`` the user set, shows them.
+    and listing its GPUs once with stderr discarded. Its Python logger is set to errors
+    only, which hides the deprecation warnings converters such as tf2onnx set off.
+    ``--verbose``, or a ``TF_CPP_MIN_LOG_LEVEL`` the user set, shows them all.
     """
     if verbose or "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
         return
@@ -503,6 +504,7 @@ def _start_tensorflow_quietly(verbose: bool) -> None:
         import tensorflow as tf
 
         tf.config.list_physical_devices("GPU")
+    tf.get_logger().setLevel("ERROR")
 
 
 def _is_io_failure(error: Exception) -> bool:

@@ -10,6 +10,10 @@ full 1,000-example agreement on better-trained models is ``benchmarks/conversion
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -190,6 +194,25 @@ def test_a_missing_converter_is_named_with_the_install_command(trained_run, tmp_
     with pytest.raises(ImportError, match=r"needs no_such_tf2onnx.*rnn_zoo\[export\]"):
         export_model(trained_run("lstm").run_dir, "onnx", output_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_command_line_converts_without_tensorflow_warnings_on_stderr(trained_run, tmp_path):
+    # tf2onnx calls deprecated TensorFlow functions, whose warnings TF logs in Python.
+    run_dir = trained_run(CONVERTED[0][0]).run_dir
+    environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    script = Path(sys.executable).with_name("rnn-zoo")
+    command = [
+        str(script),
+        "export",
+        str(run_dir),
+        "--format",
+        "onnx",
+        "--output-dir",
+        str(tmp_path),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, check=True)
+    assert Path(done.stdout.strip(), "model.onnx").is_file()
+    assert [line for line in done.stderr.splitlines() if not line.startswith("rnn-zoo")] == []
 
 
 def test_cli_export_writes_each_format_and_refuses_bad_ones(trained_run, tmp_path, capsys):
