@@ -42,6 +42,7 @@ from rnn_zoo.data.time_series import (
     EXCLUDED_BY_DEFAULT,
     check_features,
     check_log_columns,
+    check_split_lengths,
     encode_series,
     read_series_table,
     report_gaps,
@@ -59,21 +60,6 @@ from rnn_zoo.data.windows import (
 from rnn_zoo.validation import check_bool, check_int, check_name
 
 DATASET = "time_series_horizons"
-
-
-def _check_lengths(
-    file: os.PathLike, bounds: list[tuple[int, int]], input_width: int, horizons: int
-) -> None:
-    """Refuses splits too short for one window and a full set of horizons."""
-    rows, sizes, needed = bounds[-1][1], split_sizes(bounds), input_width + horizons
-    if min(sizes.values()) < needed:
-        listed = ", ".join(f"{split} {size}" for split, size in sizes.items())
-        raise ValueError(
-            f"{os.fspath(file)} has {rows} rows, split into {listed}; horizons={horizons} "
-            f"with input_width={input_width} needs at least {input_width} + {horizons} = "
-            f"{needed} rows in each split (use fewer horizons, a smaller window, a longer "
-            "series or other split fractions)"
-        )
 
 
 def _origins(bounds: list[tuple[int, int]], input_width: int) -> dict[str, np.ndarray]:
@@ -209,7 +195,7 @@ def load_horizon_windows(
     chosen = set(features) if features else set(table) - set(EXCLUDED_BY_DEFAULT)
     inputs = [target, *(column for column in table if column in chosen - {target})]
     bounds = split_bounds(len(lines), split)
-    _check_lengths(file, bounds, input_width, horizons)
+    check_split_lengths(file, bounds, input_width, horizons, ahead_name="horizons")
     origins = _origins(bounds, input_width)
     origins = {key: rows[: leading_count(len(rows), fraction)] for key, rows in origins.items()}
     advice = "use a longer series, a smaller window, other split fractions or a larger fraction"

@@ -412,16 +412,40 @@ def _targets_by_window_start(target: np.ndarray, window: int) -> np.ndarray:
     return shifted
 
 
-def _check_lengths(
-    file: os.PathLike, bounds: list[tuple[int, int]], input_width: int, horizon: int
+def check_split_lengths(
+    file: os.PathLike,
+    bounds: list[tuple[int, int]],
+    input_width: int,
+    ahead: int,
+    *,
+    ahead_name: str = "horizon",
 ) -> None:
-    rows, sizes, window = bounds[-1][1], split_sizes(bounds), input_width + horizon
-    if min(sizes.values()) < window:
+    """Refuses a split too short for one window and the hours after it.
+
+    Args:
+        file: The series' file, for the message.
+        bounds: Each split's ``(start, stop)`` rows, in order.
+        input_width: Rows per window.
+        ahead: Rows after the window that a target needs (the horizon, or the
+            horizons of a multi-horizon forecast).
+        ahead_name: The argument ``ahead`` came from, for the message.
+
+    Raises:
+        ValueError: Naming each split's rows and the rows one window needs.
+
+    Example:
+        >>> check_split_lengths("series.csv", [(0, 100), (100, 110), (110, 120)], 24, 6)
+        Traceback (most recent call last):
+        ValueError: series.csv has 120 rows, split into train 100, validation 10, ...
+    """
+    rows, sizes, needed = bounds[-1][1], split_sizes(bounds), input_width + ahead
+    if min(sizes.values()) < needed:
         listed = ", ".join(f"{split} {size}" for split, size in sizes.items())
         raise ValueError(
-            f"{os.fspath(file)} has {rows} rows, split into {listed}; each split needs at "
-            f"least input_width + horizon = {input_width} + {horizon} = {window} rows for one "
-            "window (use a longer series, a smaller window or other split fractions)"
+            f"{os.fspath(file)} has {rows} rows, split into {listed}; {ahead_name}={ahead} "
+            f"with input_width={input_width} needs at least {input_width} + {ahead} = "
+            f"{needed} rows in each split (use a smaller {ahead_name}, a smaller window, a "
+            "longer series or other split fractions)"
         )
 
 
@@ -533,7 +557,7 @@ def load_time_series(
     table, lines = read_series_table(file, target, features)
     window = input_width + horizon
     bounds = split_bounds(len(lines), split)
-    _check_lengths(file, bounds, input_width, horizon)
+    check_split_lengths(file, bounds, input_width, horizon)
     counts = {
         name: leading_count(stop - start - window + 1, fraction)
         for name, (start, stop) in zip(SPLITS, bounds, strict=True)

@@ -310,7 +310,10 @@ def test_bad_csv_cell(tmp_path, line, row, match):
     "rows, match",
     [
         ([("t", "y")] + [(r, "NA") for r in range(50)], r"column 'y' has no value"),
-        ([("t", "y")] + [(r, r) for r in range(20)], r"series.csv has 20 rows.*needs at least"),
+        (
+            [("t", "y")] + [(r, r) for r in range(20)],
+            r"series.csv has 20 rows.*horizon=\d+ with input_width=3 needs at least",
+        ),
     ],
 )
 def test_csv_without_values_or_too_short(tmp_path, rows, match):
@@ -336,7 +339,9 @@ def test_split_without_known_target(tmp_path):
 
 
 def test_window_longer_than_series(shared_data):
-    with pytest.raises(ValueError, match="input_width \\+ horizon = 40000 \\+ 1"):
+    with pytest.raises(
+        ValueError, match="horizon=1 with input_width=40000 needs at least 40000 \\+ 1"
+    ):
         load_time_series(shared_data, input_width=40_000)
 
 
