@@ -337,6 +337,7 @@ def main() -> None:
                     ),
                 )
                 for row in rows
+                if row["seed"] == args.seeds[0]  # the same graph for every seed
             ],
         )
     )

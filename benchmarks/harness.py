@@ -74,8 +74,12 @@ def source_commit() -> str:
 
 
 def machine() -> dict[str, Any]:
-    """Facts about this machine and its software, recorded beside every result."""
+    """Facts about this machine and its software, recorded beside every result.
+
+    Called when a benchmark starts, so ``commit`` is the code the measurements ran.
+    """
     return {
+        "commit": source_commit(),
         "cpu": _cpu_model(),
         "cpus_usable": len(os.sched_getaffinity(0)),
         "gpus": [device.name for device in tf.config.list_physical_devices("GPU")],

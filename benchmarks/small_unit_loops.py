@@ -127,9 +127,7 @@ def hoisted_gru(inputs, kernel, recurrent_kernel, bias):
 
 def _contenders(units: int, bidirectional: bool):
     """Two ``tf.function`` s returning the weight gradients of ``sum(outputs²)``."""
-    inputs = tf.constant(
-        np.random.default_rng(0).normal(size=(BATCH, STEPS, FEATURES)), tf.float32
-    )
+    inputs = tf.constant(np.random.default_rng(0).normal(size=(BATCH, STEPS, FEATURES)), tf.float32)
     layer = keras.layers.GRU(units, return_sequences=True)
     if bidirectional:
         layer = keras.layers.Bidirectional(layer)
