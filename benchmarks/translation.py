@@ -41,7 +41,8 @@ BLEU_KEYS = ("bleu_greedy", f"bleu_beam{BEAM_WIDTH}", f"bleu_beam{BEAM_WIDTH}_si
 
 def score(model, data, beam_width: int) -> tuple[float, float, float]:
     """Multi- and single-reference BLEU of the test sentences, and sentences/s decoded."""
-    from rnn_zoo.models.translator.decoding import bleu_score, translate
+    from rnn_zoo.models.translator.bleu import bleu_score
+    from rnn_zoo.models.translator.decoding import translate
 
     sources, references = data.test_texts["sources"], data.test_texts["references"]
     translate(model, sources[:8], metadata=data.metadata, beam_width=beam_width)  # trace

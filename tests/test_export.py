@@ -32,6 +32,7 @@ json.dump(sorted(outputs), open(f"{folder}/outputs.json", "w"))
 assert "rnn_zoo" not in sys.modules, "the export must not need rnn_zoo"
 """
 
+
 def call_in_fresh_process(export: Path, signature: str, inputs: dict, folder: Path) -> dict:
     folder.mkdir()
     for name, value in inputs.items():

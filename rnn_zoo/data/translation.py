@@ -491,7 +491,7 @@ def load_translation_pairs(
         ``test_texts`` holds the first ``bleu_sentences`` distinct normalized English
         test ``sources`` and, for each, the list of all its French ``references`` (in
         file order), which the translator family's test report scores (corpus BLEU,
-        see :func:`rnn_zoo.models.translator.decoding.bleu_report`).
+        see :func:`rnn_zoo.models.translator.bleu.bleu_report`).
 
     Raises:
         TypeError: If an argument has the wrong type.

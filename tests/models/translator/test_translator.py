@@ -11,12 +11,8 @@ import tensorflow as tf
 
 from rnn_zoo import build_seq2seq, get_spec
 from rnn_zoo.data.translation import load_translation_pairs
-from rnn_zoo.models.translator.decoding import (
-    Translator,
-    attention_weights,
-    bleu_score,
-    translate,
-)
+from rnn_zoo.models.translator.bleu import bleu_score
+from rnn_zoo.models.translator.decoding import Translator, attention_weights, translate
 from rnn_zoo.models.translator.serving import TranslatorServing
 from rnn_zoo.training import compile_model
 
