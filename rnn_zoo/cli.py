@@ -345,10 +345,9 @@ def _evaluate(args) -> int:
 def _predict(args) -> int:
     from rnn_zoo.predict import predict
 
-    for raw, prediction in zip(
-        args.inputs, predict(args.run_dir, args.inputs, safe_mode=args.safe_mode), strict=False
-    ):
-        print(json.dumps({"input": raw[:60], **prediction}))
+    for prediction in predict(args.run_dir, args.inputs, safe_mode=args.safe_mode):
+        given = prediction["input"]  # a file's whole path; a text's first 60 characters
+        print(json.dumps({**prediction, "input": given if os.path.isfile(given) else given[:60]}))
     return 0
 
 

@@ -13,6 +13,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 from rnn_zoo.limits import MAX_PREDICT_INPUTS
@@ -32,8 +33,11 @@ def predict(
         safe_mode: Keras safe mode for the model file (see :func:`rnn_zoo.runs.load_run`).
 
     Returns:
-        One dict per example, e.g. ``{"class_name": "Sneaker", "probabilities": [...]}``,
-        or for tagging ``{"tags": ["PRON", "VERB", ...], "num_words": 5}``.
+        One dict per example, in input order, each naming the ``input`` it came from
+        (and, for an input holding several examples, such as a batch of images in one
+        ``.npy`` file, its ``example`` index there), e.g. ``{"input": "shoe.png",
+        "class_name": "Sneaker", "probabilities": [...]}``, or for tagging ``{"input":
+        "I saw her .", "tags": ["PRON", "VERB", ...], "num_words": 4}``.
 
     Raises:
         ValueError: If the run's family takes no raw input here (text generation: use
@@ -58,6 +62,12 @@ def predict(
         )
     module, spec = load_serving_module(run_dir, safe_mode=safe_mode)
     reader = spec.get_reader()
-    batch = reader(inputs, module.metadata, module.model.input_shape[1:])
+    parts = [reader([raw], module.metadata, module.model.input_shape[1:]) for raw in inputs]
     signature = module.signatures()[module.signature_name]
-    return module.per_example(signature(tf.constant(batch)))
+    predictions = module.per_example(signature(tf.constant(np.concatenate(parts))))
+    sources = [
+        {"input": raw, **({"example": index} if len(part) > 1 else {})}
+        for raw, part in zip(inputs, parts, strict=True)
+        for index in range(len(part))
+    ]
+    return [{**source, **row} for source, row in zip(sources, predictions, strict=True)]

@@ -84,12 +84,19 @@ def test_train_writes_a_run_directory_and_an_export(name, shared_data, tmp_path,
 def test_predict_reads_image_files(trained_run, tmp_path, capsys):
     run_dir = trained_run("baseline").run_dir
     capsys.readouterr()
-    images = np.random.default_rng(0).integers(0, 256, (2, 28, 28)).astype("uint8")
-    np.save(tmp_path / "images.npy", images)
-    assert main(["predict", str(run_dir), str(tmp_path / "images.npy")]) == 0
-    image_lines = capsys.readouterr().out.strip().splitlines()
+    images = np.random.default_rng(0).integers(0, 256, (3, 28, 28)).astype("uint8")
+    batch, single = str(tmp_path / "images.npy"), str(tmp_path / "one.npy")
+    np.save(batch, images[:2])
+    np.save(single, images[2])
+    assert main(["predict", str(run_dir), batch, single]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
     class_names = json.loads((run_dir / "data.json").read_text())["metadata"]["class_names"]
-    assert json.loads(image_lines[0])["class_name"] in class_names
+    assert [(row["input"], row.get("example")) for row in rows] == [
+        (batch, 0),
+        (batch, 1),
+        (single, None),
+    ]
+    assert all(row["class_name"] in class_names for row in rows)
 
 
 def test_predict_reads_review_texts(trained_run, capsys):

@@ -12,10 +12,9 @@ import numpy as np
 import tensorflow as tf
 
 from rnn_zoo.data.scaling import FeatureScaling, example_windows
-from rnn_zoo.data.window_reader import read_windows
 from rnn_zoo.serving import ServingModule, checked_windows
 
-__all__ = ["ForecasterServing", "read_windows"]
+__all__ = ["ForecasterServing"]
 
 
 class ForecasterServing(ServingModule):

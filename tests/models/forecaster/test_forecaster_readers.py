@@ -25,7 +25,7 @@ from rnn_zoo.cli import main
 from rnn_zoo.data import raw_inputs
 from rnn_zoo.data.readings import encode_columns
 from rnn_zoo.data.time_series import load_time_series
-from rnn_zoo.models.forecaster.serving import read_windows
+from rnn_zoo.data.window_reader import read_windows
 
 PM25 = "PRSA_data_2010.1.1-2014.12.31.csv"
 WIDTH = 24
