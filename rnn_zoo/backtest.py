@@ -96,7 +96,6 @@ def backtest(
     )
     table, origins, quantiles, levels = score_origins(module, bundle, start, stop)
     run_dir = Path(run_dir)
-    write_text_atomically(run_dir / BACKTEST_CSV, _csv_text(table))
     first_row = bundle.metadata["rows"]["train"] + bundle.metadata["rows"]["validation"]
     plot_backtest(
         table,
@@ -108,4 +107,7 @@ def backtest(
         title=config["model"],
         save_path=run_dir / BACKTEST_PNG,
     )
+    # After the plot, whose drawing is likelier to fail: a failed backtest leaves the
+    # earlier pair of files as it was.
+    write_text_atomically(run_dir / BACKTEST_CSV, _csv_text(table))
     return table

@@ -109,21 +109,37 @@ class Export:
 
         Args:
             name: The function.
-            **inputs: Input name → array, every one with the same number of rows.
+            **inputs: Input name → array, every one with the same number of rows (at
+                least one).
 
         Returns:
             Output name → array.
+
+        Raises:
+            ValueError: If the inputs are not the function's (the message lists its
+                inputs), have different numbers of rows, or none.
         """
         specs = self.manifest["functions"][name]["inputs"]
         declared = {spec["name"]: spec["dtype"] for spec in specs}
+        if set(inputs) != set(declared):
+            raise ValueError(
+                f"function {name!r} was given inputs {sorted(inputs)}; expected exactly "
+                f"{sorted(declared)}"
+            )
         cast = {key: np.asarray(value, declared[key]) for key, value in inputs.items()}
+        rows = {key: len(value) for key, value in cast.items()}
+        if len(set(rows.values())) != 1 or 0 in rows.values():
+            raise ValueError(
+                f"function {name!r} was given rows {rows}; expected the same number of "
+                "rows, at least one, in every input"
+            )
         function = self.function(name)
-        rows = {len(value) for value in cast.values()}
-        if not all(spec["shape"][:1] == [1] for spec in specs) or rows == {1}:
+        count = next(iter(rows.values()))
+        if not all(spec["shape"][:1] == [1] for spec in specs) or count == 1:
             return function(**cast)
         answers = [
             function(**{key: value[row : row + 1] for key, value in cast.items()})
-            for row in range(rows.pop())
+            for row in range(count)
         ]
         return {key: np.concatenate([answer[key] for answer in answers]) for key in answers[0]}
 
@@ -182,7 +198,12 @@ def greedy_decode(
 
     Returns:
         The tokens produced, ``end_id`` included when reached.
+
+    Raises:
+        ValueError: If ``forced`` is empty.
     """
+    if len(forced) == 0:
+        raise ValueError("forced=[] holds no token; expected a prompt or a start token, >= 1")
     decoding = export.manifest["decoding"]
     step_inputs = {
         spec["name"]: spec for spec in export.manifest["functions"][decoding["step"]]["inputs"]

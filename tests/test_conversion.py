@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -122,6 +123,12 @@ def test_a_litert_time_loop_takes_one_row_and_the_runtime_runs_a_batch_row_by_ro
     np.testing.assert_array_equal(batch, alone)
     onnx = open_export(exported("lstm", "onnx"))
     assert onnx.manifest["functions"]["model"]["inputs"][0]["shape"][0] is None
+    for wrong, refused in [
+        ({"windows": windows[:0]}, "expected the same number of rows, at least one"),
+        ({"window": windows[:1]}, "expected exactly ['windows']"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(refused)):
+            export.call("model", **wrong)
 
 
 def test_the_quantized_litert_variant_is_smaller_and_still_agrees(trained_run, sample, tmp_path):

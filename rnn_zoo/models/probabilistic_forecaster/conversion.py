@@ -35,8 +35,13 @@ class ProbabilisticForecasterConversion(Conversion):
         return {"model": PortableFunction(self.model, self.module.forecast, {"windows": spec})}
 
     def assets(self) -> dict[str, Any]:
-        """Returns ``features`` (names, CSV columns, calendar) and the quantile ``levels``."""
+        """Returns ``features`` and the quantile ``levels``.
+
+        ``features`` holds the feature names, the CSV columns, the calendar ahead and
+        ``log_features``, the columns read as ``log(1 + x)``, which must not be negative.
+        """
         keys = ("features", "columns", "future", "input_width", "horizons", "target")
+        keys = (*keys, "log_features")
         return {
             "features": {key: self.metadata.get(key) for key in keys},
             "levels": list(self.module.levels),

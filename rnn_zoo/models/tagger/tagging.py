@@ -59,7 +59,8 @@ class TaggedFile:
 def _text_document(text: str, source: str) -> ConlluDocument:
     """CoNLL-U for text of one sentence a line, UPOS still ``_``."""
     lines = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" only: str.splitlines would also split at form feeds, U+2028...
+    for number, line in enumerate((line.removesuffix("\r") for line in text.split("\n")), 1):
         if "\t" in line:
             raise ValueError(
                 f"{source}, line {number} holds a tab; expected text of one sentence a line, "
@@ -116,16 +117,12 @@ def _check_output(output: str | os.PathLike) -> Path:
     return output
 
 
-def _load_tagger(run_dir: str | os.PathLike, safe_mode: bool):
-    from rnn_zoo.runs import load_run
+def _check_tagger_run(run_dir: str | os.PathLike) -> None:
+    """Refuses, from its ``run.json`` alone, a run whose family has no ``tag`` verb."""
+    from rnn_zoo.registry import get_spec
+    from rnn_zoo.runs import read_config
 
-    run = load_run(run_dir, safe_mode=safe_mode)
-    if "tag_names" not in run.metadata or "word_vocabulary" not in run.metadata:
-        raise ValueError(
-            f"{run_dir} is a run of {run.name!r}, not of a tagger; expected a run whose "
-            "data.json has a word vocabulary and tag names"
-        )
-    return run
+    get_spec(read_config(run_dir)["model"]).get_verb("tag")
 
 
 def tag_file(
@@ -154,7 +151,7 @@ def tag_file(
     Raises:
         ValueError: If the input is refused (see :func:`read_tagging_input`), the
             output's folder does not exist, ``batch_size`` is out of range, or the run
-            is not a tagger's; all but the last before the run is loaded.
+            is not a tagger's (its family has no ``tag`` verb); all before the run loads.
         FileNotFoundError: If ``run_dir`` is not a finished run.
 
     Example:
@@ -163,11 +160,13 @@ def tag_file(
         TaggedFile(path=PosixPath('tagged.conllu'), input_format='conllu', ...)
     """
     from rnn_zoo.data.ud_treebank import TokenEncoder, predict_tags
+    from rnn_zoo.runs import load_run
 
     check_int("batch_size", batch_size)
     output = _check_output(output)
     document, input_format = read_tagging_input(input_path)
-    run = _load_tagger(run_dir, safe_mode)
+    _check_tagger_run(run_dir)
+    run = load_run(run_dir, safe_mode=safe_mode)
     forms = document.column(FORM)
     tags = predict_tags(run.model, TokenEncoder(run.metadata), forms, batch_size=batch_size)
     write_text_atomically(output, document.with_column(UPOS, tags))

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from rnn_zoo.cli import main
-from rnn_zoo.data.conllu import UPOS, parse_conllu
+from rnn_zoo.data.conllu import FORM, UPOS, parse_conllu
 from rnn_zoo.data.ud_treebank import TokenEncoder, predict_tags, read_conllu
 from rnn_zoo.models.tagger.tagging import read_tagging_input, tag_file
 from rnn_zoo.predict import predict
@@ -159,7 +159,17 @@ def test_a_failed_tagging_leaves_the_output_as_it_was(trained_run, tmp_path, cap
     output.write_text("old", "utf-8")
     assert main(["tag", str(tmp_path / "missing"), str(source), "-o", str(output)]) == 1
     assert main(["tag", str(trained_run("lstm").run_dir), str(source), "-o", str(output)]) == 2
-    assert "is a run of 'lstm', not of a tagger" in capsys.readouterr().err
+    assert "model 'lstm' has no 'tag'; models with 'tag': " in capsys.readouterr().err
     assert output.read_text("utf-8") == "old"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["in.txt", "out.conllu"]
     assert main(["tag", "x", str(source), "-o", str(tmp_path / "absent" / "o.conllu")]) == 2
+
+
+def test_text_lines_end_at_newlines_only(tmp_path):
+    # A form feed inside a line is a space between words, not a line break; CRLF is one.
+    source = tmp_path / "pages.txt"
+    source.write_bytes(b"page one\x0cpage two\r\nthird line\r\n")
+    document, input_format = read_tagging_input(source)
+    assert input_format == "text"
+    assert document.column(FORM) == [["page", "one", "page", "two"], ["third", "line"]]
+    assert "# sent_id = 2" in document.lines
