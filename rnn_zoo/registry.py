@@ -187,10 +187,6 @@ class ModelSpec:
         conversion: Optional :class:`rnn_zoo.conversion.Conversion` subclass (or a
             reference to it): what the family's LiteRT and ONNX exports hold; ``None``
             if it exports as a SavedModel only.
-        after_fit: Optional ``(model, validation) -> Any`` (or a reference): a step run
-            on the best checkpoint once training ends, given the validation split
-            alone, before the test split is scored (a calibration fitted on
-            validation, say); the model it leaves is saved as the run's model.
     """
 
     name: str
@@ -212,7 +208,6 @@ class ModelSpec:
     test_report: Callable[..., Any] | str | None = None
     plain_twin: PlainTwin | None = None
     conversion: Any = None
-    after_fit: Callable[..., Any] | str | None = None
 
     def __post_init__(self):
         check_name("name", self.name)

@@ -10,8 +10,7 @@ from pathlib import Path
 import keras
 
 from rnn_zoo.device import check_cudnn_eligible, describe_devices
-from rnn_zoo.files import atomic_path, write_text_atomically
-from rnn_zoo.registry import resolve
+from rnn_zoo.files import write_text_atomically
 from rnn_zoo.runs import HISTORY_PNG, METRICS_FILE, MODEL_CARD, MODEL_FILE, finish_run, read_history
 from rnn_zoo.training.callbacks import Throughput
 from rnn_zoo.training.evaluate import evaluate_test_split
@@ -112,12 +111,7 @@ def _summary(run: PreparedRun, model, test_metrics, epochs, wall_time, throughpu
 
 
 def finish(run: PreparedRun, throughput: Throughput, started: float) -> TrainResult:
-    """Runs the family's ``after_fit`` step, evaluates the best checkpoint, writes the results.
-
-    The model's ``after_fit`` step (:class:`~rnn_zoo.registry.ModelSpec`), if it has
-    one, sees the best checkpoint and the validation split only, and the model it
-    leaves replaces ``model.keras`` before the test split is scored; then the run is
-    closed.
+    """Evaluates the best checkpoint and writes the run's results; closes the run.
 
     Args:
         run: The prepared run, trained.
@@ -134,10 +128,6 @@ def finish(run: PreparedRun, throughput: Throughput, started: float) -> TrainRes
 
     history = read_history(run.run_dir)
     model = keras.saving.load_model(run.run_dir / MODEL_FILE)
-    if run.spec is not None and run.spec.after_fit is not None:
-        resolve(run.spec.after_fit)(model, run.data.validation)  # never the test split
-        with atomic_path(run.run_dir / MODEL_FILE) as staged:
-            model.save(staged)
     test_metrics = evaluate_test_split(model, run.data, run.spec)
     run.data.save_metadata(run.run_dir)
     plot_history(history, save_path=run.run_dir / HISTORY_PNG, title=run.name)

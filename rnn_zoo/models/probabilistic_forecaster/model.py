@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import keras
 
-from rnn_zoo.blocks.calibration import QuantileCalibration
 from rnn_zoo.blocks.layers import ObservedFeature, recurrent_options, recurrent_stack
 from rnn_zoo.blocks.quantiles import DEFAULT_LEVELS, MonotoneQuantiles
 from rnn_zoo.validation import check_int, check_levels, check_shape
@@ -50,16 +49,11 @@ def build_probabilistic_forecaster(
     shift; they are built from the last observed target so that they never cross
     (:class:`~rnn_zoo.blocks.quantiles.MonotoneQuantiles`). With ``members > 1`` the
     model holds that many independent encoders and heads (an ensemble, trained in one
-    pass; serving averages their quantiles). The output layer,
-    :class:`~rnn_zoo.blocks.calibration.QuantileCalibration`, shifts each horizon's
-    quantiles by offsets that training fits on the validation split once the best
-    epoch is chosen (:func:`~rnn_zoo.blocks.calibration.fit_calibration`, the
-    registry entry's ``after_fit``); they are zero before.
+    pass; serving averages their quantiles).
 
     The output is ``[batch, members, horizons, len(levels)]`` in the targets' scale.
     Train it with :class:`~rnn_zoo.blocks.quantiles.PinballLoss` of the same levels.
-    At the defaults the model has 9,011 parameters: 8,891 trained and 120
-    calibration offsets (24 horizons × 5 levels).
+    At the defaults the model has 8,891 parameters.
 
     Args:
         input_shape: ``(timesteps, features)`` of the window. Defaults to ``(24, 17)``.
@@ -121,5 +115,4 @@ def build_probabilistic_forecaster(
     ]
     if members > 1:
         outputs = [keras.layers.Concatenate(axis=1, name="members", dtype="float32")(outputs)]
-    calibrated = QuantileCalibration(levels, name="calibration", dtype="float32")(outputs[0])
-    return keras.Model({"window": window, "future": future}, calibrated, name=name)
+    return keras.Model({"window": window, "future": future}, outputs[0], name=name)
