@@ -34,14 +34,14 @@ SPEC = register(
         data_options={"input_width": 24, "horizons": 24, "log_columns": ("pm2.5",)},
         recipe=Recipe(
             optimizer="adam",
-            learning_rate=2e-3,
+            learning_rate=1e-3,
             loss={
                 "class_name": "rnn_zoo>PinballLoss",
                 "config": {"levels": list(DEFAULT_LEVELS), "horizon_exponent": 1.5},
             },
             metrics=(),
             epochs=12,
-            batch_size=256,
+            batch_size=64,
             monitor="val_loss",
         ),
         # BENCHMARKS.md: benchmarks/quality.py probabilistic_forecaster --seeds 0 1 2, the
