@@ -45,7 +45,7 @@ SPEC = register(
             monitor="val_loss",
         ),
         # BENCHMARKS.md: benchmarks/quality.py probabilistic_forecaster --seeds 0 1 2 at
-        # f955c31, the backtest of the whole test span (µg/m³, means over the seeds;
+        # 23c94f4, the backtest of the whole test span (µg/m³, means over the seeds;
         # coverage: the lowest and highest over the 24 horizons).
         parameters=8_891,
         anchor=(
