@@ -76,7 +76,7 @@ def compare(measure: str, expected: np.ndarray, got: np.ndarray) -> Agreement:
         An :class:`Agreement`.
 
     Raises:
-        ValueError: If the arrays differ in length.
+        ValueError: If the arrays differ in length (or, for values, in size).
 
     Example:
         >>> compare("labels", np.array([1, 2]), np.array([1, 3])).value
@@ -86,8 +86,13 @@ def compare(measure: str, expected: np.ndarray, got: np.ndarray) -> Agreement:
         raise ValueError(f"{len(expected)} expected answers but {len(got)} from the export")
     if measure == "values":
         # Every value of every example (a forecast per hour and quantile, say) counts.
+        if np.size(expected) != np.size(got):
+            raise ValueError(
+                f"expected values of shape {np.shape(expected)} but the export gave "
+                f"{np.shape(got)}; expected as many values per example"
+            )
         expected_values = np.asarray(expected, "float64").reshape(-1)
-        got_values = np.asarray(got, "float64").reshape(expected_values.shape)
+        got_values = np.asarray(got, "float64").reshape(-1)
         difference = np.abs(expected_values - got_values)
         worst = np.argsort(-difference)[:5]
         return Agreement(

@@ -36,6 +36,7 @@ import contextlib
 import json
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import keras
@@ -177,7 +178,7 @@ class Conversion:
     formats: tuple[str, ...] = CONVERTED_FORMATS
     measure: str = "labels"
     preprocessing: str = ""
-    test_data_options: dict[str, Any] = {}
+    test_data_options: Mapping[str, Any] = MappingProxyType({})
 
     def __init__(self, module: ServingModule):
         self.module = module

@@ -154,6 +154,8 @@ def test_compare_measures_labels_values_and_texts():
     assert GOALS["texts"] == (1.0, "at least")
     with pytest.raises(ValueError, match="2 expected answers but 1"):
         compare("labels", np.array([1, 2]), np.array([1]))
+    with pytest.raises(ValueError, match=r"shape \(2, 3\) but the export gave \(2, 2\)"):
+        compare("values", np.zeros((2, 3)), np.zeros((2, 2)))
 
 
 def test_an_unknown_format_is_refused_naming_the_accepted_ones(trained_run, tmp_path):

@@ -7,6 +7,7 @@ model takes the token ids it produces, and the vocabulary is written beside it.
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,7 @@ class TextClassifierConversion(Conversion):
     """
 
     measure = "labels"
-    test_data_options = {"vectorize": False}
+    test_data_options = MappingProxyType({"vectorize": False})
     preprocessing = (
         "token_ids int32 [batch, sequence_length]: each review lower-cased, "
         f"{LINE_BREAK!r} replaced by a space and {PUNCTUATION!r} removed, split on "

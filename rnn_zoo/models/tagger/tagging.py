@@ -114,6 +114,11 @@ def _check_output(output: str | os.PathLike) -> Path:
             f"output={os.fspath(output)!r}: its folder {os.fspath(output.parent)!r} does not "
             "exist; expected a file path in an existing folder"
         )
+    if not os.access(output.parent, os.W_OK):
+        raise ValueError(
+            f"output={os.fspath(output)!r}: its folder {os.fspath(output.parent)!r} is not "
+            "writable; expected a file path in a folder you can write to"
+        )
     return output
 
 
