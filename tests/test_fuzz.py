@@ -43,6 +43,13 @@ def accepts(spec, argument, value) -> bool:
         return isinstance(value, list) and len(value) == 2 and all(v >= 1 for v in value)
     if argument in spec.choices:
         return isinstance(value, str) and value in spec.choices[argument]
+    if argument == "char_widths":  # distinct integers from 1
+        return (
+            isinstance(value, list)
+            and bool(value)
+            and min(value) >= 1
+            and len(set(value)) == len(value)
+        )
     if argument == "residual_feature":
         return value is None
     if argument == "name":

@@ -21,6 +21,10 @@ Words and tags become ids through vocabularies built on the train split only:
 - with character features, each word is also spelled as up to ``max_word_length``
   character ids (case kept; 0 pads, 1 is an unknown character), so the model can tag
   unknown words by their shape;
+- with ``rare_word_dropout`` (α), the train pipeline also replaces each word id by the
+  out-of-vocabulary id with probability α / (α + count), the word's train count
+  (Kiperwasser & Goldberg 2016), drawn afresh each epoch: rare words, which are most
+  like the words never seen, train the out-of-vocabulary path most;
 - tags map to ids 1–17 in :data:`UPOS_TAGS` order; 0 marks padding and is never a
   target.
 
@@ -53,7 +57,7 @@ from rnn_zoo.data.windows import (
     check_split_counts,
     leading_count,
 )
-from rnn_zoo.validation import check_bool, check_int
+from rnn_zoo.validation import check_bool, check_float, check_int
 
 _URL = "https://raw.githubusercontent.com/UniversalDependencies/UD_English-EWT/r2.16/"
 _FOLDER = "ud_english_ewt"
@@ -256,8 +260,61 @@ def tag_names() -> list[str]:
     return [PADDING, *UPOS_TAGS]
 
 
+def rare_word_drop_rates(vocabulary: Sequence[str], counts: dict[str, int], alpha: float):
+    """Each word id's probability of becoming the out-of-vocabulary id in training.
+
+    Args:
+        vocabulary: The word vocabulary in id order (padding and out-of-vocabulary first).
+        counts: Train occurrences of each lower-cased word.
+        alpha: α of α / (α + count); 0 drops nothing.
+
+    Returns:
+        A float32 array, one rate per id; padding and the out-of-vocabulary id get 0.
+
+    Example:
+        >>> rare_word_drop_rates(["", "[UNK]", "the"], {"the": 3}, 1.0).tolist()
+        [0.0, 0.0, 0.25]
+    """
+    rates = [alpha / (alpha + counts[word]) for word in vocabulary[2:]]
+    return np.array([0.0, 0.0, *rates], np.float32)
+
+
+def drop_rare_words(dataset: tf.data.Dataset, rates: np.ndarray, seed: int) -> tf.data.Dataset:
+    """Replaces word ids by the out-of-vocabulary id at their rates, new draws each epoch.
+
+    Args:
+        dataset: ``(inputs, tags)`` elements whose ``inputs["word_ids"]`` are word ids.
+        rates: Each id's probability of being replaced (see :func:`rare_word_drop_rates`).
+        seed: Seed of the draws; each pass over the dataset draws afresh.
+
+    Returns:
+        The dataset with the replaced ids, other inputs and the tags unchanged.
+
+    Example:
+        >>> drop_rare_words(train, rare_word_drop_rates(vocabulary, counts, 0.25), seed=0)
+        ... # doctest: +SKIP
+    """
+    table = tf.constant(rates)
+    draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+
+    def drop(example, key):
+        inputs, tags = example
+        ids = inputs["word_ids"]
+        uniform = tf.random.stateless_uniform(tf.shape(ids), seed=tf.stack([key, 0]))
+        dropped = tf.where(uniform < tf.gather(table, ids), 1, ids)
+        return {**inputs, "word_ids": dropped}, tags
+
+    return tf.data.Dataset.zip(dataset, draws).map(drop)
+
+
 def _pipeline(
-    sentences: Sequence[Sentence], encoder: TokenEncoder, *, batch_size: int, seed: int, train: bool
+    sentences: Sequence[Sentence],
+    encoder: TokenEncoder,
+    *,
+    batch_size: int,
+    seed: int,
+    train: bool,
+    drop_rates: np.ndarray | None = None,
 ) -> tf.data.Dataset:
     flat_words = tf.constant([word for sentence in sentences for word in sentence.words])
     tag_ids = {tag: index for index, tag in enumerate(tag_names())}
@@ -273,6 +330,8 @@ def _pipeline(
     dataset = tf.data.Dataset.range(len(sentences)).map(sentence).cache()
     if train:
         dataset = dataset.shuffle(len(sentences), seed=seed, reshuffle_each_iteration=True)
+    if drop_rates is not None:
+        dataset = drop_rare_words(dataset, drop_rates, seed)
     dataset = batch_by_length(
         dataset,
         batch_size=batch_size,
@@ -377,6 +436,7 @@ def load_conllu(
     min_word_count: int = 2,
     char_features: bool = True,
     max_word_length: int = 16,
+    rare_word_dropout: float = 0.0,
 ) -> DataBundle:
     """Loads UD English EWT for UPOS tagging, with its official train/dev/test split.
 
@@ -399,6 +459,9 @@ def load_conllu(
             Defaults to True.
         max_word_length: Characters kept per word for the character features (longer
             words are cut). Defaults to 16.
+        rare_word_dropout: α of the train pipeline's frequency-scaled word dropout
+            (a word id becomes the out-of-vocabulary id with probability α / (α +
+            its train count)), at least 0; 0 (default) drops nothing.
 
     Returns:
         A :class:`DataBundle` named ``"ud_english_ewt"`` whose elements are
@@ -433,6 +496,7 @@ def load_conllu(
     check_int("min_word_count", min_word_count)
     check_bool("char_features", char_features)
     check_int("max_word_length", max_word_length)
+    check_float("rare_word_dropout", rare_word_dropout, minimum=0.0)
     if path is not None and Path(path).is_file():
         names = ", ".join(remote.filename for remote in TREEBANK_FILES.values())
         raise ValueError(
@@ -461,9 +525,20 @@ def load_conllu(
         },
     }
     encoder = TokenEncoder(metadata)
+    counts = collections.Counter(word.lower() for sentence in train for word in sentence.words)
+    drop_rates = (
+        rare_word_drop_rates(metadata["word_vocabulary"], counts, rare_word_dropout)
+        if rare_word_dropout
+        else None
+    )
     datasets = {
         split: _pipeline(
-            sentences, encoder, batch_size=batch_size, seed=seed, train=split == "train"
+            sentences,
+            encoder,
+            batch_size=batch_size,
+            seed=seed,
+            train=split == "train",
+            drop_rates=drop_rates if split == "train" else None,
         )
         for split, sentences in splits.items()
     }

@@ -11,7 +11,9 @@ from rnn_zoo.data.ud_treebank import (
     TREEBANK_FILES,
     UPOS_TAGS,
     TokenEncoder,
+    drop_rare_words,
     load_conllu,
+    rare_word_drop_rates,
     read_conllu,
     tag_names,
 )
@@ -162,6 +164,8 @@ def test_non_utf8_is_named(tmp_path):
         ({"min_word_count": 0}, ValueError),
         ({"char_features": "yes"}, TypeError),
         ({"max_word_length": 0}, ValueError),
+        ({"rare_word_dropout": -0.5}, ValueError),
+        ({"rare_word_dropout": "high"}, TypeError),
     ],
 )
 def test_bad_arguments_raise_before_reading(tmp_path, arguments, error):
@@ -169,3 +173,43 @@ def test_bad_arguments_raise_before_reading(tmp_path, arguments, error):
         load_conllu(tmp_path / "absent", **arguments)
     with pytest.raises(DataNotFoundError):
         load_conllu(tmp_path / "absent")
+
+
+def test_rare_word_rates_follow_the_train_counts():
+    rates = rare_word_drop_rates(["", "[UNK]", "the", "cat"], {"the": 9, "cat": 1}, 1.0)
+    np.testing.assert_allclose(rates, [0.0, 0.0, 0.1, 0.5])
+
+
+def _word_ids(dataset, batches: int) -> np.ndarray:
+    return np.concatenate([x["word_ids"].numpy().ravel() for x, _ in dataset.take(batches)])
+
+
+def test_rare_word_dropout_replaces_only_train_ids_by_the_unknown_id(shared_data):
+    options = {"fraction": 0.1, "char_features": False}
+    plain = load_conllu(shared_data, **options)
+    dropping = load_conllu(shared_data, **options, rare_word_dropout=2.0)
+    kept, seen = _word_ids(plain.train, 40), _word_ids(dropping.train, 40)
+    real = kept > 1  # same shuffle seed: the same sentences in the same order
+    assert np.all((seen == kept) | (real & (seen == 1)))
+    vocabulary = plain.metadata["word_vocabulary"]
+    rank = np.arange(len(vocabulary))  # most frequent first: a low id is a frequent word
+    dropped = real & (seen == 1)
+    assert 0 < dropped.sum() < real.sum()
+    assert rank[kept[dropped]].mean() > rank[kept[real]].mean()  # rare words go more often
+    for split in ("validation", "test"):
+        np.testing.assert_array_equal(
+            _word_ids(getattr(dropping, split), 5), _word_ids(getattr(plain, split), 5)
+        )
+
+
+def test_rare_word_draws_are_new_each_epoch_at_the_given_rates():
+    ids = np.tile(np.arange(8, dtype="int32"), (500, 1))  # 0 padding, 1 unknown, 2-7 words
+    dataset = tf.data.Dataset.from_tensor_slices(({"word_ids": ids}, ids))
+    rates = np.array([0.0, 0.0, 0.5, 0.5, 0.5, 0.1, 0.1, 0.1], np.float32)
+    dropped = drop_rare_words(dataset, rates, seed=3)
+    epochs = [np.stack([x["word_ids"].numpy() for x, _ in dropped]) for _ in range(2)]
+    assert not np.array_equal(*epochs)
+    for epoch in epochs:
+        np.testing.assert_array_equal(epoch[:, :2], ids[:, :2])  # padding and unknown stay
+        share = (epoch == 1)[:, 2:].mean(axis=0)
+        np.testing.assert_allclose(share, rates[2:], atol=0.07)

@@ -215,6 +215,11 @@ BAD_ARGUMENTS = [
     (build_sequence_tagger, {"char_features": "yes"}, TypeError, "char_features='yes'"),
     (build_sequence_tagger, {"max_word_length": 0}, ValueError, "max_word_length=0"),
     (build_sequence_tagger, {"char_filters": 2.0}, TypeError, "char_filters=2.0"),
+    (build_sequence_tagger, {"char_widths": ()}, TypeError, r"char_widths=\(\)"),
+    (build_sequence_tagger, {"char_widths": 3}, TypeError, "char_widths=3"),
+    (build_sequence_tagger, {"char_widths": [3, 0]}, ValueError, r"char_widths=\[3, 0\]"),
+    (build_sequence_tagger, {"char_widths": (3, 3)}, ValueError, r"char_widths=\(3, 3\)"),
+    (build_sequence_tagger, {"char_widths": [3.0]}, TypeError, r"char_widths=\[3.0\]"),
     (build_sequence_tagger, {"cell": "transformer"}, ValueError, "cell='transformer' is not one"),
 ]
 

@@ -18,14 +18,33 @@ from rnn_zoo.models.tagger.spec import CHAR_ENCODERS
 from rnn_zoo.validation import check_bool, check_choice, check_int, check_rate
 
 
-def _convolved_spelling(char_ids, *, vocab_size: int, dim: int, filters: int, length: int):
-    """Spelling features per word: character embeddings → convolution → max over the word."""
+def _convolved_spelling(
+    char_ids, *, vocab_size: int, dim: int, filters: int, widths: tuple[int, ...], length: int
+):
+    """Spelling features per word: character embeddings → a convolution per width → max."""
     x = keras.layers.Embedding(vocab_size, dim, name="char_embedding")(char_ids)
-    x = keras.layers.Conv2D(
-        filters, (1, 3), padding="same", activation="relu", name="char_convolution"
-    )(x)
-    x = keras.layers.MaxPooling2D((1, length), name="char_max_pool")(x)
-    return keras.layers.Reshape((-1, filters), name="word_spelling")(x)
+    pooled = []
+    for width in widths:
+        y = keras.layers.Conv2D(
+            filters, (1, width), padding="same", activation="relu", name=f"char_convolution_{width}"
+        )(x)
+        pooled.append(keras.layers.MaxPooling2D((1, length), name=f"char_max_pool_{width}")(y))
+    x = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(name="char_widths")(pooled)
+    return keras.layers.Reshape((-1, filters * len(widths)), name="word_spelling")(x)
+
+
+def _check_widths(widths) -> tuple[int, ...]:
+    """The convolution widths as a tuple: distinct integers from 1, at least one."""
+    expected = "a non-empty tuple or list of distinct integers from 1, e.g. (2, 3, 4, 5)"
+    if (
+        not isinstance(widths, (tuple, list))
+        or not widths
+        or not all(isinstance(w, int) and not isinstance(w, bool) for w in widths)
+    ):
+        raise TypeError(f"char_widths={widths!r} is not accepted; expected {expected}")
+    if min(widths) < 1 or len(set(widths)) != len(widths):
+        raise ValueError(f"char_widths={widths!r} is out of range; expected {expected}")
+    return tuple(widths)
 
 
 def _recurrent_spelling(char_ids, *, vocab_size: int, dim: int, units: int):
@@ -52,6 +71,7 @@ def build_sequence_tagger(
     char_vocab_size: int = 128,
     char_embedding_dim: int = 32,
     char_filters: int = 128,
+    char_widths: tuple[int, ...] = (3,),
     max_word_length: int = 16,
     char_encoder: str = "convolution",
     char_units: int = 64,
@@ -62,8 +82,8 @@ def build_sequence_tagger(
 
     Embedding of the word ids (``mask_zero=True``: id 0 is padding) — concatenated,
     with ``char_features``, to a character-level encoding of each word's spelling
-    (character embeddings, then a width-3 convolution and a max over the word, or a
-    BiLSTM over the characters), which tags unknown words by their shape — →
+    (character embeddings, then convolutions of the ``char_widths`` and a max over the
+    word, or a BiLSTM over the characters), which tags unknown words by their shape — →
     bidirectional recurrent stack returning every step → softmax over the tags at each
     word. Right-padded, masked input keeps the cuDNN kernel on a GPU. With
     ``word_dropout``, training replaces real word ids by the unknown id 1 at that rate,
@@ -85,8 +105,10 @@ def build_sequence_tagger(
         char_vocab_size: Character vocabulary size, padding and unknown included.
             Defaults to 128.
         char_embedding_dim: Character embedding width. Defaults to 32.
-        char_filters: Character convolution filters (the spelling feature's width
-            with ``char_encoder="convolution"``). Defaults to 128.
+        char_filters: Filters of each character convolution width. Defaults to 128.
+        char_widths: Widths (in characters) of the character convolutions, each of
+            ``char_filters`` filters; the spelling feature is ``char_filters *
+            len(char_widths)`` wide with ``char_encoder="convolution"``. Defaults to (3,).
         max_word_length: Characters per word in ``char_ids``. Defaults to 16.
         char_encoder: ``"convolution"`` or ``"bilstm"`` (a bidirectional LSTM over
             each word's characters, its final states the spelling feature). Defaults
@@ -118,6 +140,7 @@ def build_sequence_tagger(
     check_int("char_vocab_size", char_vocab_size, minimum=2)
     check_int("char_embedding_dim", char_embedding_dim)
     check_int("char_filters", char_filters)
+    char_widths = _check_widths(char_widths)
     check_int("max_word_length", max_word_length)
     check_choice("char_encoder", char_encoder, CHAR_ENCODERS)
     check_int("char_units", char_units)
@@ -156,6 +179,7 @@ def build_sequence_tagger(
                 vocab_size=char_vocab_size,
                 dim=char_embedding_dim,
                 filters=char_filters,
+                widths=char_widths,
                 length=max_word_length,
             )
         x = keras.layers.Concatenate(name="word_and_spelling")([x, spelling])

@@ -21,15 +21,22 @@ def tagger_inputs(words: list[list[int]], width: int, char_features: bool = True
 
 
 @pytest.mark.parametrize(
-    ("char_features", "char_encoder"),
-    [(True, "convolution"), (True, "bilstm"), (False, "convolution")],
+    ("char_features", "char_encoder", "char_widths"),
+    [
+        (True, "convolution", (3,)),
+        (True, "convolution", (2, 3, 5)),
+        (True, "bilstm", (3,)),
+        (False, "convolution", (3,)),
+    ],
 )
-def test_padding_does_not_change_the_tags_of_real_words(char_features, char_encoder):
+def test_padding_does_not_change_the_tags_of_real_words(char_features, char_encoder, char_widths):
     model = build_sequence_tagger(
         vocab_size=30,
         units=8,
         char_features=char_features,
         char_vocab_size=20,
+        char_filters=6,
+        char_widths=char_widths,
         char_encoder=char_encoder,
         char_units=4,
         word_dropout=0.2,
@@ -40,6 +47,15 @@ def test_padding_does_not_change_the_tags_of_real_words(char_features, char_enco
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(padded)[:, :4], keras.ops.convert_to_numpy(short), atol=1e-5
     )
+
+
+def test_each_convolution_width_adds_its_filters_to_the_spelling_feature():
+    model = build_sequence_tagger(vocab_size=30, units=4, char_filters=6, char_widths=[2, 4])
+    assert model.get_layer("word_spelling").output.shape[-1] == 12
+    assert [model.get_layer(f"char_convolution_{width}").kernel.shape[1] for width in (2, 4)] == [
+        2,
+        4,
+    ]
 
 
 def test_a_model_without_character_features_takes_only_word_ids():
