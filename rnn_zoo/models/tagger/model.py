@@ -71,7 +71,7 @@ def build_sequence_tagger(
     char_vocab_size: int = 128,
     char_embedding_dim: int = 32,
     char_filters: int = 128,
-    char_widths: tuple[int, ...] = (3,),
+    char_widths: tuple[int, ...] = (2, 3, 4, 5),
     max_word_length: int = 16,
     char_encoder: str = "convolution",
     char_units: int = 64,
@@ -108,7 +108,8 @@ def build_sequence_tagger(
         char_filters: Filters of each character convolution width. Defaults to 128.
         char_widths: Widths (in characters) of the character convolutions, each of
             ``char_filters`` filters; the spelling feature is ``char_filters *
-            len(char_widths)`` wide with ``char_encoder="convolution"``. Defaults to (3,).
+            len(char_widths)`` wide with ``char_encoder="convolution"``. Defaults to
+            (2, 3, 4, 5).
         max_word_length: Characters per word in ``char_ids``. Defaults to 16.
         char_encoder: ``"convolution"`` or ``"bilstm"`` (a bidirectional LSTM over
             each word's characters, its final states the spelling feature). Defaults
