@@ -45,7 +45,8 @@ def train_throughput(policy: str, *, batch: int, length: int, warmup: int, steps
     keras.mixed_precision.set_global_policy(policy)
     try:
         keras.utils.set_random_seed(0)
-        model = compile_model(build_text_generator(), get_spec("text_generator").recipe)
+        recipe = get_spec("text_generator").recipe
+        model = compile_model(build_text_generator(), recipe, steps_per_epoch=warmup + steps)
         ids = np.random.default_rng(0).integers(0, 65, size=(batch, length + 1), dtype="int32")
         inputs, targets = ids[:, :-1], ids[:, 1:]
         for _ in range(warmup):
