@@ -168,8 +168,11 @@ class ModelSpec:
             probabilities; probabilities pass as they are.
         description: One line for listings and model cards.
         data_options: Default keyword arguments for the loader.
+        model_options: Factory keyword arguments the entry sets over the factory's own
+            defaults, like a preset: the registered architecture when it is not the
+            factory's default one (``build`` and ``factory_arguments`` apply them).
         results: Measured results of the default recipe (filled by benchmarks).
-        parameters: The parameter count at the factory's defaults, as documented (a
+        parameters: The parameter count at the entry's defaults, as documented (a
             test checks it; ``rnn-zoo list`` shows it without building the model).
         anchor: The outside reference the results are measured against (a tutorial,
             a paper, a naive forecast), in words.
@@ -199,6 +202,7 @@ class ModelSpec:
     head: str = "logits"
     description: str = ""
     data_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    model_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     results: dict[str, Any] = dataclasses.field(default_factory=dict)
     parameters: int | None = None
     anchor: str = ""
@@ -374,20 +378,27 @@ class ModelSpec:
         return resolve(self.factory)
 
     def factory_arguments(self) -> dict[str, Any]:
-        """Returns the factory's keyword arguments with their defaults.
+        """Returns the factory's keyword arguments with the entry's defaults.
 
         Returns:
-            Argument name to default value.
+            Argument name to default value: the factory's, or the entry's
+            ``model_options`` where it sets one.
+
+        Raises:
+            TypeError: If ``model_options`` names an argument the factory does not take.
 
         Example:
             >>> get_spec("baseline").factory_arguments()["hidden_units"]
             128
         """
         parameters = inspect.signature(self.get_factory()).parameters.values()
-        return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+        empty = inspect.Parameter.empty
+        defaults = {p.name: p.default for p in parameters if p.default is not empty}
+        _refuse_unknown(self.name, "model_options", self.model_options, defaults)
+        return {**defaults, **self.model_options}
 
     def build(self, **overrides: Any):
-        """Builds the model with the factory's defaults and ``overrides``.
+        """Builds the model with the entry's defaults and ``overrides``.
 
         Args:
             **overrides: Factory keyword arguments to change.
@@ -402,13 +413,18 @@ class ModelSpec:
             >>> model = get_spec("lstm").build(units=8)
         """
         accepted = self.factory_arguments()
-        unknown = sorted(set(overrides) - set(accepted))
-        if unknown:
-            raise TypeError(
-                f"{self.name!r} does not take {', '.join(map(repr, unknown))}; "
-                f"accepted: {', '.join(accepted)}"
-            )
-        return self.get_factory()(**overrides)
+        _refuse_unknown(self.name, "overrides", overrides, accepted)
+        return self.get_factory()(**{**self.model_options, **overrides})
+
+
+def _refuse_unknown(name: str, what: str, given: dict[str, Any], accepted: dict[str, Any]):
+    """Raises TypeError naming the keys of ``given`` that are not ``accepted``."""
+    unknown = sorted(set(given) - set(accepted))
+    if unknown:
+        raise TypeError(
+            f"{name!r} does not take {', '.join(map(repr, unknown))} ({what}); "
+            f"accepted: {', '.join(accepted)}"
+        )
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
