@@ -5,7 +5,9 @@ does) for one or more seeds and reports the test metrics as mean ± std, the wal
 and the epochs, next to the registry entry's outside reference (``spec.anchor``), then
 writes benchmarks/results/quality_<name>.json. With ``--add`` the
 runs of other seeds already in that file (same recipe and data options) are kept and
-counted in the mean, so a long recipe can be run a seed at a time.
+counted in the mean, so a long recipe can be run a seed at a time; runs of a different
+recipe, data options or model arguments (the factory's, with the entry's
+``model_options``) are refused rather than averaged.
 
     .venv/bin/python benchmarks/quality.py baseline --seeds 0 1 2
     .venv/bin/python benchmarks/quality.py lstm --seeds 0 1 2
@@ -39,7 +41,11 @@ def main() -> None:
 
     spec = get_spec(args.name)
     recipe = {**spec.recipe.to_dict(), **({"epochs": args.epochs} if args.epochs else {})}
-    recorded = {"recipe": recipe, "data_options": spec.data_options}
+    recorded = {
+        "recipe": recipe,
+        "data_options": spec.data_options,
+        "model_arguments": spec.factory_arguments(),
+    }
     earlier = earlier_seeds(f"quality_{args.name}", recorded, args.seeds) if args.add else []
     runs = []
     commit, this_machine = source_commit(), machine()
