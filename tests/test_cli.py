@@ -43,9 +43,9 @@ def test_list_shows_every_model_with_dataset_and_parameters(capsys):
     out = capsys.readouterr().out
     for name in list_models():
         assert name in out
-    assert "fashion_mnist" in out and "101,770" in out and "5,330,241" in out
+    assert "fashion_mnist" in out and "101,770" in out and "3,724,097" in out
     text_generator_row = next(line for line in out.splitlines() if line.startswith("text_gen"))
-    assert "adam lr=0.002 cosine 6ep bs=64" in text_generator_row
+    assert "adam lr=0.002 cosine 15ep bs=64" in text_generator_row
 
 
 @pytest.mark.parametrize("name", list_models())

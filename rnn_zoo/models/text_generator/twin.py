@@ -22,7 +22,8 @@ def build_plain_text_generator(model_kwargs):
         [
             keras.Input((None,), dtype="int32"),
             keras.layers.Embedding(model_kwargs["vocab_size"], 256),
-            keras.layers.LSTM(1024, return_sequences=True),
+            keras.layers.LSTM(512, return_sequences=True, dropout=0.25),
+            keras.layers.LSTM(512, return_sequences=True, dropout=0.25),
             keras.layers.Dense(model_kwargs["vocab_size"]),
         ]
     )
