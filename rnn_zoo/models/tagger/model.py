@@ -61,7 +61,7 @@ def build_sequence_tagger(
     vocab_size: int = 20000,
     num_tags: int = 18,
     embedding_dim: int = 100,
-    units: int = 128,
+    units: int = 256,
     cell: str = "lstm",
     num_layers: int = 2,
     bidirectional: bool = True,
@@ -94,7 +94,7 @@ def build_sequence_tagger(
         num_tags: Output classes per word, the padding id 0 included (18 for the 17
             UPOS tags). Defaults to 18.
         embedding_dim: Word embedding width. Defaults to 100.
-        units: Units per recurrent layer (per direction). Defaults to 128.
+        units: Units per recurrent layer (per direction). Defaults to 256.
         cell: ``"simple_rnn"``, ``"lstm"`` or ``"gru"``. Defaults to ``"lstm"``.
         num_layers: Stacked recurrent layers. Defaults to 2.
         bidirectional: Bidirectional recurrent layers. Defaults to True.

@@ -21,7 +21,7 @@ def build_plain_sequence_tagger(model_kwargs):
     words = keras.Input((None,), dtype="int32", name="word_ids")
     x = keras.layers.Embedding(model_kwargs["vocab_size"], 100, mask_zero=True)(words)
     for _ in range(2):
-        x = keras.layers.Bidirectional(keras.layers.LSTM(128, return_sequences=True, dropout=0.25))(
+        x = keras.layers.Bidirectional(keras.layers.LSTM(256, return_sequences=True, dropout=0.25))(
             x
         )
     outputs = keras.layers.Dense(model_kwargs["num_tags"], activation="softmax")(x)
