@@ -110,7 +110,8 @@ def test_exploding_learning_rate_stops_without_a_nan_checkpoint(series, tmp_path
 
 
 def test_fit_and_custom_loop_reach_the_same_loss(corpus, tmp_path):
-    options = {"units": 32, "embedding_dim": 16}
+    # No dropout: the two loops draw their dropout masks in different orders.
+    options = {"units": 32, "embedding_dim": 16, "dropout": 0.0}
     fitted = train(
         "text_generator",
         corpus,
