@@ -24,6 +24,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from rnn_zoo.device import describe_devices
+
 BENCHMARKS = Path(__file__).resolve().parent
 ROOT = BENCHMARKS.parent
 RESULTS = BENCHMARKS / "results"
@@ -46,24 +48,16 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 
 def _cpu_generation() -> dict[str, Any]:
-    """``/proc/cpuinfo``'s family and model numbers and its bfloat16 flags.
+    """The CPU's family and model numbers and bfloat16 flags (``rnn_zoo.device``).
 
     The model name alone ("AMD EPYC") does not tell a Zen 3 guest from a Zen 5 one,
     whose matmuls run several times faster.
     """
-    fields: dict[str, str] = {}
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return {}
-    for line in text.splitlines():
-        key, _, value = (part.strip() for part in line.partition(":"))
-        fields.setdefault(key, value)
-    flags = set(fields.get("flags", "").split())
+    cpu = describe_devices()["cpu"]
     return {
-        "cpu_family": fields.get("cpu family"),
-        "cpu_model_number": fields.get("model"),
-        "bf16_flags": sorted(flags & {"amx_bf16", "avx512_bf16"}),
+        "cpu_family": cpu["family"],
+        "cpu_model_number": cpu["model_number"],
+        "bf16_flags": [flag for flag in ("amx_bf16", "avx512_bf16") if cpu[flag]],
     }
 
 

@@ -46,8 +46,8 @@ _fallback_logged = False
 
 @functools.lru_cache(maxsize=1)
 def _cpu_info() -> dict[str, Any]:
-    """The CPU model and its bfloat16 matrix features, from ``/proc/cpuinfo``."""
-    model, flags = None, set()
+    """The CPU model, family and model numbers and bfloat16 features, from ``/proc/cpuinfo``."""
+    model, flags, numbers = None, set(), {}
     try:
         with open(CPUINFO, encoding="utf-8", errors="replace") as handle:
             lines = handle.read().splitlines()
@@ -59,8 +59,12 @@ def _cpu_info() -> dict[str, Any]:
             model = value
         elif key in ("flags", "Features") and not flags:
             flags = set(value.split())
+        elif key in ("cpu family", "model"):
+            numbers.setdefault(key, value)
     return {
         "model": model or platform.processor() or platform.machine(),
+        "family": numbers.get("cpu family"),
+        "model_number": numbers.get("model"),
         "logical_cores": os.cpu_count(),
         "amx_bf16": "amx_bf16" in flags,
         "avx512_bf16": "avx512_bf16" in flags,
@@ -108,7 +112,7 @@ def describe_devices() -> dict[str, Any]:
 
     Returns:
         A dict with ``"tensorflow"`` (``version``, ``built_with_cuda``,
-        ``cuda_version``, ``cudnn_version``), ``"cpu"`` (``model``,
+        ``cuda_version``, ``cudnn_version``), ``"cpu"`` (``model``, ``family``, ``model_number``,
         ``logical_cores``, ``amx_bf16``, ``avx512_bf16``), ``"devices"`` (one entry
         per physical device: ``name``, ``type`` and, for a GPU, ``device_name`` and
         ``compute_capability``), ``"gpus"`` (their count) and ``"nvidia_smi"``
