@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import keras
 
-from rnn_zoo.blocks.layers import MaskedGlobalPooling1D, recurrent_options, recurrent_stack
+from rnn_zoo.blocks.layers import (
+    MaskedGlobalPooling1D,
+    TokenDropout,
+    recurrent_options,
+    recurrent_stack,
+)
 from rnn_zoo.models.classifier.spec import POOLINGS
-from rnn_zoo.validation import check_choice, check_int
+from rnn_zoo.validation import check_choice, check_int, check_rate
 
 
 def build_gru_classifier(
@@ -20,6 +25,7 @@ def build_gru_classifier(
     dropout: float = 0.5,
     recurrent_dropout: float = 0.0,
     pooling: str = "avg_max",
+    word_dropout: float = 0.0,
     name: str = "gru_classifier",
 ) -> keras.Model:
     """Builds a sentiment classifier over token ids.
@@ -49,6 +55,9 @@ def build_gru_classifier(
         pooling: What the output layer reads: ``"last"`` (the final state),
             ``"avg"`` or ``"max"`` (of the outputs over the real tokens), or
             ``"avg_max"`` (both, concatenated). Defaults to ``"avg_max"``.
+        word_dropout: Rate at which training replaces a token id by the unknown id 1,
+            in ``[0, 1)``: the review reads as if those words were never seen, which
+            regularizes the embedding, the model's largest weight. Defaults to 0.
         name: The model's name. Defaults to ``"gru_classifier"``.
 
     Returns:
@@ -68,6 +77,7 @@ def build_gru_classifier(
     check_int("embedding_dim", embedding_dim)
     check_int("num_classes", num_classes, minimum=2)
     check_choice("pooling", pooling, POOLINGS)
+    check_rate("word_dropout", word_dropout)
     options = recurrent_options(
         cell=cell,
         units=units,
@@ -79,7 +89,8 @@ def build_gru_classifier(
     )
 
     inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
+    ids = TokenDropout(word_dropout, name="word_dropout")(inputs) if word_dropout else inputs
+    x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(ids)
     x = recurrent_stack(x, **options, return_sequences=pooling != "last")
     x = _pool(x, pooling, options["dropout"])
     if num_classes == 2:
