@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from rnn_zoo.data.forecast_scores import persistence_forecast
 from rnn_zoo.data.readings import encode_columns
 from rnn_zoo.data.scaling import FeatureScaling, denormalize_target, normalize
 from rnn_zoo.data.sources import DataNotFoundError
-from rnn_zoo.data.time_series import load_time_series, persistence_forecast
+from rnn_zoo.data.time_series import load_time_series
 
 PM25_FILE = "PRSA_data_2010.1.1-2014.12.31.csv"
 WIDTH = 24
