@@ -18,11 +18,8 @@ republishes the archive with new sentences from time to time, so a fresh downloa
 be refused as not the pinned release: pass the extracted file (or the zip) as ``path``
 to use it anyway.
 
-Text processing, the same in training, in :mod:`rnn_zoo.models.translator.decoding` and in exported
-models (:class:`TextNormalizer`, TensorFlow string ops only): Unicode NFKD
-decomposition (accents become combining marks, compatibility characters such as
-``ﬁ`` or a no-break space their plain forms), lower case, every punctuation mark and
-symbol (Unicode categories P and S) set apart by spaces, runs of spaces collapsed.
+Text processing (:mod:`rnn_zoo.data.translation_text`, the same in training, decoding
+and exported models): NFKD, lower case, punctuation set apart, spaces collapsed.
 Sentences are then sequences of space-separated tokens. A pair in which either
 sentence has more than ``max_length`` tokens is dropped (``metadata["dropped_too_long"]``
 counts them). The French side gets the start and end tokens: the decoder reads
@@ -42,11 +39,9 @@ corpus's shortest sentences. Vocabularies (``TextVectorization``, split on space
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import tempfile
-import unicodedata
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,6 +60,11 @@ from rnn_zoo.data.sources import (
     resolve_file,
     sha256_of,
 )
+from rnn_zoo.data.translation_text import (
+    NORMALIZATION,
+    TextNormalizer,
+    build_translation_vectorizer,
+)
 from rnn_zoo.data.windows import (
     SPLITS,
     check_data_fraction,
@@ -76,7 +76,7 @@ from rnn_zoo.data.windows import (
     split_bounds,
 )
 from rnn_zoo.files import atomic_path
-from rnn_zoo.validation import check_int, check_vocabulary
+from rnn_zoo.validation import check_int
 
 PAIRS_SHA256 = "0bb85dbaa1c896844649094d7eaf2e34bee34e84fe362b26ce7e8f2e12aae104"
 FRA_ENG = RemoteFile(
@@ -90,120 +90,6 @@ EXTRACT_SUBDIR = "fra-eng"
 START_TOKEN = "[start]"
 END_TOKEN = "[end]"
 PADDING_ID = 0
-_PUNCTUATION = r"([\pP\pS])"
-_SPACES = r"[\s\pZ]+"
-_ASCII = r"[\x00-\x7f]*"
-NORMALIZATION = (
-    "Unicode NFKD, lower case, punctuation and symbols set apart by spaces, "
-    "spaces collapsed; tokens split on spaces"
-)
-
-
-@functools.cache
-def _nfkd_table() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Every code point whose NFKD form differs from itself, and that form."""
-    keys, values = [], []
-    for code in range(0x110000):
-        if 0xD800 <= code < 0xE000:  # surrogates are not characters
-            continue
-        char = chr(code)
-        decomposed = unicodedata.normalize("NFKD", char)
-        if decomposed != char:
-            keys.append(char)
-            values.append(decomposed)
-    return tuple(keys), tuple(values)
-
-
-class TextNormalizer(tf.Module):
-    """The corpus normalization as TensorFlow string ops, for data, decoding and serving.
-
-    NFKD is applied one character at a time through a table of the code points whose
-    decomposition differs from themselves (16,967 with Python 3.11's Unicode 14 data;
-    built from ``unicodedata`` once per process, then part of any exported graph); the
-    canonical reordering of several combining marks on one letter is not done.
-    Then lower case, every punctuation mark and symbol set apart by spaces, and
-    runs of spaces collapsed. Invalid UTF-8 is replaced by U+FFFD.
-
-    Example:
-        >>> TextNormalizer()(tf.constant(["Ça va, Zoë?"])).numpy()[0].decode()
-        'c\u0327a va , zoe\u0308 ?'
-    """
-
-    def __init__(self):
-        super().__init__(name="text_normalizer")
-        keys, values = _nfkd_table()
-        self.table = tf.lookup.StaticHashTable(
-            tf.lookup.KeyValueTensorInitializer(tf.constant(keys), tf.constant(values)),
-            default_value="",  # no character decomposes to nothing
-        )
-
-    def _decompose_chars(self, chars):
-        decomposed = self.table.lookup(chars)
-        return tf.where(tf.equal(decomposed, ""), chars, decomposed)
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
-    def _decompose(self, strings):
-        chars = tf.strings.unicode_split(strings, "UTF-8")
-        decomposed = tf.ragged.map_flat_values(self._decompose_chars, chars)
-        return tf.strings.reduce_join(decomposed, axis=-1)
-
-    def __call__(self, texts):
-        """Normalizes strings of any shape.
-
-        Args:
-            texts: A ``tf.string`` tensor.
-
-        Returns:
-            The normalized strings, same shape.
-        """
-        texts = tf.convert_to_tensor(texts, tf.string)
-        flat = tf.reshape(texts, [-1])
-        # Only strings with a non-ASCII character can change under NFKD.
-        changing = tf.where(~tf.strings.regex_full_match(flat, _ASCII))
-        decomposed = self._decompose(tf.gather_nd(flat, changing))
-        flat = tf.tensor_scatter_nd_update(flat, changing, decomposed)
-        flat = tf.strings.lower(flat, encoding="utf-8")
-        flat = tf.strings.regex_replace(flat, _PUNCTUATION, r" \1 ")
-        flat = tf.strings.strip(tf.strings.regex_replace(flat, _SPACES, " "))
-        return tf.reshape(flat, tf.shape(texts))
-
-
-def build_translation_vectorizer(
-    vocabulary: Sequence[str] | None = None, *, max_tokens: int | None = None
-) -> keras.layers.TextVectorization:
-    """Builds a vectorizer for normalized sentences, from a vocabulary or empty to adapt.
-
-    Args:
-        vocabulary: Tokens in id order as saved in ``metadata["source_vocabulary"]``
-            or ``metadata["target_vocabulary"]`` (``""`` and ``"[UNK]"`` first), or
-            ``None`` for a layer to adapt.
-        max_tokens: Largest vocabulary to learn when adapting, padding and
-            out-of-vocabulary ids included; ``None`` for no limit.
-
-    Returns:
-        A ``TextVectorization`` splitting on spaces (no standardization: apply
-        :class:`TextNormalizer` first) and padding on the right with 0 to the
-        longest sentence of the batch.
-
-    Raises:
-        TypeError: If ``vocabulary`` is not a list or tuple of strings.
-        ValueError: If ``vocabulary`` is empty or ``max_tokens`` is below 3.
-
-    Example:
-        >>> vectorizer = build_translation_vectorizer(metadata["source_vocabulary"])
-        ... # doctest: +SKIP
-    """
-    if max_tokens is not None:
-        check_int("max_tokens", max_tokens, minimum=3)
-    if vocabulary is not None:
-        vocabulary = check_vocabulary("vocabulary", vocabulary)
-    return keras.layers.TextVectorization(
-        max_tokens=max_tokens,
-        standardize=None,
-        split="whitespace",
-        output_mode="int",
-        vocabulary=vocabulary,
-    )
 
 
 def extract_pairs(archive: str | os.PathLike) -> Path:

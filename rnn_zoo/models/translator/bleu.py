@@ -13,7 +13,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from rnn_zoo.data.translation import TextNormalizer
+from rnn_zoo.data.translation_text import TextNormalizer
 from rnn_zoo.models.translator.decoding import REPORT_BEAM_WIDTH, get_translator, translate
 
 
@@ -93,7 +93,7 @@ def bleu_score(
         hypotheses: Translations, as :func:`translate` returns them (normalized).
         references: For each, its reference or a non-empty list of its references;
             they are normalized as the training data was.
-        normalizer: The :class:`~rnn_zoo.data.translation.TextNormalizer` to use
+        normalizer: The :class:`~rnn_zoo.data.translation_text.TextNormalizer` to use
             (one is built if ``None``).
 
     Returns:

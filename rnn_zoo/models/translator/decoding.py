@@ -11,7 +11,7 @@ the exported ``translate`` signature.
 Decisions about inputs:
 
 - Sentences are normalized as the training data was
-  (:class:`rnn_zoo.data.translation.TextNormalizer`); words outside the English
+  (:class:`rnn_zoo.data.translation_text.TextNormalizer`); words outside the English
   vocabulary become ``[UNK]``.
 - :func:`translate` refuses an empty sentence and one with more tokens than the
   training length limit (``metadata["max_length"]``) with a ``ValueError`` naming it.
@@ -38,7 +38,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnn_zoo.data.translation import PADDING_ID, TextNormalizer, build_translation_vectorizer
+from rnn_zoo.data.translation import PADDING_ID
+from rnn_zoo.data.translation_text import TextNormalizer, build_translation_vectorizer
 from rnn_zoo.models.translator.model import ENCODER
 from rnn_zoo.validation import check_int
 
