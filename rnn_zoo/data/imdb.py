@@ -42,6 +42,7 @@ import tensorflow as tf
 from rnn_zoo.data import tfds_source
 from rnn_zoo.data.bundle import DataBundle
 from rnn_zoo.data.sources import RemoteFile, keras_cache_dir, resolve_file, sha256_of
+from rnn_zoo.data.vectorizers import id_vectorizer
 from rnn_zoo.data.windows import (
     SPLITS,
     Arrays,
@@ -59,7 +60,6 @@ from rnn_zoo.validation import (
     check_choice,
     check_fraction,
     check_int,
-    check_vocabulary,
 )
 
 ACL_IMDB = RemoteFile(
@@ -138,16 +138,11 @@ def build_vectorizer(
         TensorShape([1, 200])
     """
     check_int("sequence_length", sequence_length)
-    if max_tokens is not None:
-        check_int("max_tokens", max_tokens, minimum=3)
-    if vocabulary is not None:
-        vocabulary = check_vocabulary("vocabulary", vocabulary)
-    return keras.layers.TextVectorization(
-        max_tokens=max_tokens,
+    return id_vectorizer(
+        vocabulary,
+        max_tokens,
         standardize=standardize_review,
-        output_mode="int",
         output_sequence_length=sequence_length,
-        vocabulary=vocabulary,
         name="review_vectorizer",
     )
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import keras
 import tensorflow as tf
 
-from rnn_zoo.validation import check_int, check_vocabulary
+from rnn_zoo.data.vectorizers import id_vectorizer
 
 _PUNCTUATION = r"([\pP\pS])"
 _SPACES = r"[\s\pZ]+"
@@ -122,14 +122,4 @@ def build_translation_vectorizer(
         >>> vectorizer = build_translation_vectorizer(metadata["source_vocabulary"])
         ... # doctest: +SKIP
     """
-    if max_tokens is not None:
-        check_int("max_tokens", max_tokens, minimum=3)
-    if vocabulary is not None:
-        vocabulary = check_vocabulary("vocabulary", vocabulary)
-    return keras.layers.TextVectorization(
-        max_tokens=max_tokens,
-        standardize=None,
-        split="whitespace",
-        output_mode="int",
-        vocabulary=vocabulary,
-    )
+    return id_vectorizer(vocabulary, max_tokens, standardize=None, split="whitespace")
