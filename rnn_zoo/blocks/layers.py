@@ -325,6 +325,49 @@ class TokenDropout(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="rnn_zoo")
+class HashedBigrams(keras.layers.Layer):
+    """Gives each token the id of the bigram it ends, hashed into ``buckets`` ids.
+
+    Position ``t`` gets an id in ``[1, buckets)`` for the pair (token ``t - 1``,
+    token ``t``); the first token pairs with a start marker, and padding (id 0) stays
+    0, so ``keras.layers.Embedding(buckets, dim, mask_zero=True)`` masks the same
+    steps as the tokens' own embedding. Distinct bigrams may share an id (hashing, as
+    fastText does); no vocabulary is kept.
+
+    Args:
+        buckets: Number of bigram ids, 0 (padding) included; at least 2.
+        **kwargs: ``keras.layers.Layer`` arguments (``name``...).
+
+    Example:
+        >>> bigrams = HashedBigrams(1000)(keras.ops.array([[5, 7, 5, 7, 0]]))
+        >>> int(bigrams[0, 1]) == int(bigrams[0, 3]), int(bigrams[0, 4])
+        (True, 0)
+    """
+
+    # Odd and large, so that (previous, current) pairs spread over the buckets.
+    MULTIPLIER = 1_000_003
+
+    def __init__(self, buckets: int, **kwargs):
+        super().__init__(**kwargs)
+        self.buckets = check_int("buckets", buckets, minimum=2)
+
+    def call(self, ids):
+        """Returns int32 bigram ids ``[batch, time]``, 0 where ``ids`` is 0."""
+        current = keras.ops.cast(ids, "int64")
+        previous = keras.ops.pad(current[:, :-1], ((0, 0), (1, 0)))
+        hashed = (previous * self.MULTIPLIER + current) % (self.buckets - 1) + 1
+        return keras.ops.cast(keras.ops.where(current == 0, 0, hashed), "int32")
+
+    def compute_output_shape(self, input_shape):
+        """The ids' shape."""
+        return input_shape
+
+    def get_config(self):
+        """Returns the layer's configuration."""
+        return {**super().get_config(), "buckets": self.buckets}
+
+
+@keras.saving.register_keras_serializable(package="rnn_zoo")
 class TokensAsRows(keras.layers.Layer):
     """Folds the time axis into the batch: ``[batch, time, ...] → [batch * time, ...]``.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 
 from rnn_zoo.blocks.layers import (
+    HashedBigrams,
     MaskedGlobalPooling1D,
     TokenDropout,
     recurrent_options,
@@ -26,6 +27,7 @@ def build_gru_classifier(
     recurrent_dropout: float = 0.0,
     pooling: str = "avg_max",
     word_dropout: float = 0.0,
+    bigram_buckets: int = 0,
     name: str = "gru_classifier",
 ) -> keras.Model:
     """Builds a sentiment classifier over token ids.
@@ -58,6 +60,11 @@ def build_gru_classifier(
         word_dropout: Rate at which training replaces a token id by the unknown id 1,
             in ``[0, 1)``: the review reads as if those words were never seen, which
             regularizes the embedding, the model's largest weight. Defaults to 0.
+        bigram_buckets: With a value of 2 or more, each token's embedding is added to
+            an embedding of the bigram it ends (the previous token and itself, hashed
+            into this many ids by :class:`~rnn_zoo.blocks.layers.HashedBigrams`), so
+            the recurrent layer reads phrases such as "not good" as one feature. 0
+            (the default) embeds tokens only.
         name: The model's name. Defaults to ``"gru_classifier"``.
 
     Returns:
@@ -78,6 +85,10 @@ def build_gru_classifier(
     check_int("num_classes", num_classes, minimum=2)
     check_choice("pooling", pooling, POOLINGS)
     check_rate("word_dropout", word_dropout)
+    if check_int("bigram_buckets", bigram_buckets, minimum=0) == 1:
+        raise ValueError(
+            "bigram_buckets=1 is out of range; expected 0 (no bigram features) or at least 2"
+        )
     options = recurrent_options(
         cell=cell,
         units=units,
@@ -91,6 +102,12 @@ def build_gru_classifier(
     inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     ids = TokenDropout(word_dropout, name="word_dropout")(inputs) if word_dropout else inputs
     x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(ids)
+    if bigram_buckets:
+        bigrams = HashedBigrams(bigram_buckets, name="bigram_ids")(ids)
+        bigrams = keras.layers.Embedding(
+            bigram_buckets, embedding_dim, mask_zero=True, name="bigram_embedding"
+        )(bigrams)
+        x = keras.layers.Add(name="token_and_bigram")([x, bigrams])
     x = recurrent_stack(x, **options, return_sequences=pooling != "last")
     x = _pool(x, pooling, options["dropout"])
     if num_classes == 2:

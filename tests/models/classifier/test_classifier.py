@@ -21,3 +21,39 @@ def test_word_dropout_changes_training_outputs_and_leaves_inference_alone():
 def test_word_dropout_outside_zero_to_one_is_refused():
     with pytest.raises(ValueError, match="word_dropout"):
         build_gru_classifier(word_dropout=1.0)
+
+
+def test_bigram_ids_follow_the_pair_and_keep_padding():
+    from rnn_zoo.blocks.layers import HashedBigrams
+
+    ids = np.array([[5, 7, 5, 7, 9, 0, 0], [7, 5, 7, 0, 0, 0, 0]], dtype="int32")
+    bigrams = np.asarray(HashedBigrams(1000)(ids))
+
+    assert bigrams[0, 1] == bigrams[0, 3] == bigrams[1, 2]  # (5, 7) each time
+    assert bigrams[0, 2] == bigrams[1, 1]  # (7, 5)
+    assert bigrams[0, 1] != bigrams[0, 2]
+    assert bigrams[0, 0] != bigrams[1, 1]  # (start, 5) is not (7, 5)
+    np.testing.assert_array_equal(bigrams == 0, ids == 0)
+    assert bigrams.min() >= 0 and bigrams.max() < 1000
+
+
+def test_bigram_features_add_to_the_token_embedding_and_keep_padding_out():
+    sizes = {"vocab_size": 50, "embedding_dim": 8, "units": 4, "dropout": 0.0}
+    model = build_gru_classifier(**sizes, bigram_buckets=64)
+    plain = build_gru_classifier(**sizes)
+    for layer in plain.layers:
+        layer.set_weights(model.get_layer(layer.name).get_weights())
+    ids = np.random.default_rng(0).integers(2, 50, size=(4, 6)).astype("int32")
+    padded = np.concatenate([ids, np.zeros((4, 3), "int32")], axis=1)
+
+    np.testing.assert_allclose(model(padded), model(ids), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(model(ids), plain(ids))
+    bigram_embedding = model.get_layer("bigram_embedding")
+    bigram_embedding.set_weights([np.zeros((64, 8), "float32")])
+    np.testing.assert_allclose(model(ids), plain(ids), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("buckets", [1, -3])
+def test_bigram_buckets_out_of_range_are_refused(buckets):
+    with pytest.raises(ValueError, match=f"bigram_buckets={buckets}"):
+        build_gru_classifier(bigram_buckets=buckets)
