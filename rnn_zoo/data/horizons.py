@@ -40,16 +40,13 @@ from rnn_zoo.data.sources import resolve_file
 from rnn_zoo.data.time_series import (
     BEIJING_PM25,
     EXCLUDED_BY_DEFAULT,
-    check_features,
-    check_log_columns,
+    check_series_options,
     encode_series,
     read_series_table,
     report_gaps,
 )
 from rnn_zoo.data.windows import (
     SPLITS,
-    check_data_fraction,
-    check_split,
     check_split_counts,
     check_split_lengths,
     finish_pipeline,
@@ -57,7 +54,7 @@ from rnn_zoo.data.windows import (
     split_bounds,
     split_sizes,
 )
-from rnn_zoo.validation import check_bool, check_int, check_name
+from rnn_zoo.validation import check_bool, check_int
 
 DATASET = "time_series_horizons"
 
@@ -177,16 +174,18 @@ def load_horizon_windows(
         >>> bundle.model_kwargs  # doctest: +SKIP
         {'input_shape': (72, 17), 'horizons': 24, 'future_features': 6}
     """
-    check_name("target", target)
-    features = check_features(features)
-    check_int("input_width", input_width)
+    features, split, fraction, log_columns = check_series_options(
+        target=target,
+        features=features,
+        input_width=input_width,
+        batch_size=batch_size,
+        split=split,
+        seed=seed,
+        fraction=fraction,
+        log_columns=log_columns,
+    )
     check_int("horizons", horizons)
     check_bool("weekday", weekday)
-    check_int("batch_size", batch_size)
-    split = check_split("split", split)
-    check_int("seed", seed, minimum=0)
-    fraction = check_data_fraction(fraction)
-    log_columns = check_log_columns(log_columns)
 
     file = resolve_file(BEIJING_PM25, path)
     name = os.fspath(file)

@@ -150,6 +150,51 @@ def check_log_columns(log_columns: Any) -> list[str]:
     return list(log_columns)
 
 
+def check_series_options(
+    *,
+    target: Any,
+    features: Any,
+    input_width: Any,
+    batch_size: Any,
+    split: Any,
+    seed: Any,
+    fraction: Any,
+    log_columns: Any,
+) -> tuple[list[str] | None, tuple[float, float, float], float, list[str]]:
+    """Checks the arguments every loader of a series shares, before a file is read.
+
+    Args:
+        target: The column to forecast.
+        features: Input column names, or ``None`` for the default set.
+        input_width: Past rows per window.
+        batch_size: Windows per batch.
+        split: ``(train, validation, test)`` fractions of the rows.
+        seed: Seed of the train shuffle.
+        fraction: Share of each split to keep.
+        log_columns: Columns read as ``log(1 + x)``.
+
+    Returns:
+        ``(features, split, fraction, log_columns)``, normalized.
+
+    Raises:
+        TypeError: If an argument has the wrong type.
+        ValueError: If an argument is out of range.
+
+    Example:
+        >>> check_series_options(target="pm2.5", features=None, input_width=24,
+        ...     batch_size=32, split=(0.7, 0.2, 0.1), seed=0, fraction=1.0,
+        ...     log_columns=())
+        (None, (0.7, 0.2, 0.1), 1.0, [])
+    """
+    check_name("target", target)
+    features = check_features(features)
+    check_int("input_width", input_width)
+    check_int("batch_size", batch_size)
+    split = check_split("split", split)
+    check_int("seed", seed, minimum=0)
+    return features, split, check_data_fraction(fraction), check_log_columns(log_columns)
+
+
 def _check_logged_columns(
     log_columns: list[str], specs: list[dict[str, Any]], file: os.PathLike
 ) -> None:
@@ -443,15 +488,17 @@ def load_time_series(
         >>> bundle.model_kwargs  # doctest: +SKIP
         {'input_shape': (24, 15), 'num_features': 1}
     """
-    check_name("target", target)
-    features = check_features(features)
-    check_int("input_width", input_width)
+    features, split, fraction, log_columns = check_series_options(
+        target=target,
+        features=features,
+        input_width=input_width,
+        batch_size=batch_size,
+        split=split,
+        seed=seed,
+        fraction=fraction,
+        log_columns=log_columns,
+    )
     check_int("horizon", horizon)
-    check_int("batch_size", batch_size)
-    split = check_split("split", split)
-    check_int("seed", seed, minimum=0)
-    fraction = check_data_fraction(fraction)
-    log_columns = check_log_columns(log_columns)
 
     file = resolve_file(BEIJING_PM25, path)
     table, lines = read_series_table(file, target, features)
