@@ -27,6 +27,7 @@ from rnn_zoo.data.imdb import (
     CLASS_NAMES,
     build_vectorizer,
     extract_reviews,
+    film_grouped_validation,
     load_imdb,
     standardize_review,
 )
@@ -204,6 +205,35 @@ def test_validation_is_carved_by_the_seed(extracted):
     assert len(other) == len(first) == 200 and other != first
 
 
+def test_film_validation_is_one_run_of_ids_per_class_from_a_seeded_start():
+    ids = np.concatenate([np.arange(100), np.arange(50)])
+    labels = np.repeat([0, 1], [100, 50])
+    held = film_grouped_validation(ids, labels, 0.2, seed=3)
+
+    assert held[labels == 0].sum() == 20 and held[labels == 1].sum() == 10
+    for label in (0, 1):
+        chosen = np.sort(ids[held & (labels == label)])
+        # consecutive, but for one wrap from the last id to the first
+        assert np.count_nonzero(np.diff(chosen) != 1) <= 1
+    assert np.array_equal(held, film_grouped_validation(ids, labels, 0.2, seed=3))
+    assert not np.array_equal(held, film_grouped_validation(ids, labels, 0.2, seed=4))
+
+
+def test_film_validation_holds_the_reviews_of_its_run_only(extracted):
+    bundle = load_imdb(extracted, validation_by="film", vectorize=False, **SMALL)
+    validation, labels = texts_and_labels(bundle.validation)
+    train = texts_and_labels(bundle.train)[0]
+
+    files = sorted((extracted / "train").glob("*/*.txt"))
+    ids = np.array([int(path.name.partition("_")[0]) for path in files])
+    classes = np.array([CLASS_NAMES.index(path.parent.name) for path in files])
+    held = film_grouped_validation(ids, classes, 0.2, seed=0)
+    held_texts = digests(path.read_bytes() for path in np.array(files)[held])
+    assert len(validation) == 200 and 0.35 < labels.mean() < 0.65
+    assert digests(validation) <= held_texts
+    assert len(digests(train) & held_texts) <= 2  # texts the release repeats
+
+
 def test_every_accepted_path(extracted, tarball, tmp_path):
     holder = tmp_path / "holder"
     holder.mkdir()
@@ -237,6 +267,12 @@ def test_default_lookup_uses_the_data_dir_variable(shared_data, monkeypatch, ext
         ({"sequence_length": 0}, ValueError, ["sequence_length"]),
         ({"vectorize": 1}, TypeError, ["vectorize"]),
         ({"bucket_by_length": "yes"}, TypeError, ["bucket_by_length"]),
+        ({"validation_by": "movie"}, ValueError, ["validation_by", "'movie'", "'film'"]),
+        (
+            {"source": "tfds", "validation_by": "film"},
+            ValueError,
+            ["validation_by='film'", "source='files'"],
+        ),
     ],
 )
 def test_bad_arguments_fail_before_reading(tmp_path, kwargs, error, words):
