@@ -41,9 +41,12 @@ SPEC = register(
             monitor="val_accuracy",
             schedule="cosine",
         ),
-        # BENCHMARKS.md "Quality": 3 seeds on the test split.
+        # BENCHMARKS.md "Quality": 3 seeds on the test split with the factory's word
+        # dropout 0.25 (0.8887, 0.8855, 0.8858); without it 0.8812 +- 0.0009. Word dropout
+        # was kept on a validation split grouped by film (load_imdb(validation_by="film"),
+        # seed 0: 0.8636 against 0.8542); on the random split it ties (0.8959 / 0.8958).
         parameters=2_634_753,
         anchor="keras-io bidirectional LSTM on IMDB: 0.84 val accuracy after 2 epochs",
-        results={"test_accuracy": 0.8812, "test_accuracy_std": 0.0009, "seeds": 3},
+        results={"test_accuracy": 0.8867, "test_accuracy_std": 0.0014, "seeds": 3},
     )
 )
