@@ -18,7 +18,8 @@ leaves nothing behind. A member whose path is absolute or climbs out with ``..``
 any link, makes the whole tarball refused.
 
 Reviews are read by ``keras.utils.text_dataset_from_directory``; validation is carved
-from ``train`` with its ``validation_split``/``subset``/``seed``. Text becomes token ids
+from ``train`` with its ``validation_split``/``subset``/``seed``, or, with
+``validation_by="film"``, as whole films (:func:`film_grouped_validation`). Text becomes token ids
 through a ``TextVectorization`` layer adapted on the train split only, whose
 standardization (:func:`standardize_review`) lower-cases, turns the ``<br />`` line
 breaks of the reviews into spaces and strips punctuation; sequences are cut or padded
