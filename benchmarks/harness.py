@@ -274,6 +274,31 @@ def earlier_seeds(name: str, same: dict[str, Any], seeds: Iterable[int]) -> list
     return [run for run in earlier.get("runs", []) if run["seed"] not in rerun]
 
 
+def other_records(name: str, replaced: Iterable[str]) -> dict[str, Any]:
+    """What ``benchmarks/results/<name>.json`` records besides the keys being rewritten.
+
+    So that ``--add`` keeps what earlier sessions kept beside the runs (the runs of an
+    earlier recipe, candidates not adopted) when it writes the file again.
+
+    Args:
+        name: The results file's name, without ``.json``.
+        replaced: The keys the caller writes anew.
+
+    Returns:
+        The file's other entries, in its order; empty when there is no results file.
+
+    Example:
+        >>> other_records("no_such_results", ["runs"])
+        {}
+    """
+    target = RESULTS / f"{name}.json"
+    if not target.exists():
+        return {}
+    replaced = set(replaced)
+    recorded = json.loads(target.read_text(encoding="utf-8"))
+    return {key: value for key, value in recorded.items() if key not in replaced}
+
+
 def _as_json(value: Any) -> Any:
     """``value`` as it reads back from a JSON file (tuples become lists, and so on)."""
     return json.loads(json.dumps(value))

@@ -7,7 +7,8 @@ writes benchmarks/results/quality_<name>.json. With ``--add`` the
 runs of other seeds already in that file (same recipe and data options) are kept and
 counted in the mean, so a long recipe can be run a seed at a time; runs of a different
 recipe, data options or model arguments (the factory's, with the entry's
-``model_options``) are refused rather than averaged.
+``model_options``) are refused rather than averaged. ``--add`` also keeps what else the
+file records (the runs of an earlier recipe, candidates not adopted).
 
     .venv/bin/python benchmarks/quality.py baseline --seeds 0 1 2
     .venv/bin/python benchmarks/quality.py lstm --seeds 0 1 2
@@ -23,7 +24,7 @@ import json
 import statistics
 import tempfile
 
-from harness import RESULTS, earlier_seeds, machine, mean_and_std, source_commit
+from harness import RESULTS, earlier_seeds, machine, mean_and_std, other_records, source_commit
 
 
 def main() -> None:
@@ -78,6 +79,8 @@ def main() -> None:
         "runs": runs,
         "test_summary": summary,
     }
+    if args.add:
+        report.update(other_records(f"quality_{args.name}", report))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"quality_{args.name}.json").write_text(json.dumps(report, indent=2) + "\n")
     print(

@@ -41,3 +41,14 @@ def test_a_different_recipe_is_refused_and_named(results):
     record(results, {**RECIPE, "epochs": 1}, [0])
     with pytest.raises(ValueError, match="quality_demo.json holds runs of a different recipe"):
         harness.earlier_seeds("quality_demo", {"recipe": RECIPE}, [1])
+
+
+def test_other_records_are_what_the_rewrite_leaves_out(results):
+    record(results, RECIPE, [0])
+    document = json.loads((results / "quality_demo.json").read_text(encoding="utf-8"))
+    document["earlier_recipe_runs"] = [{"seed": 0}]
+    (results / "quality_demo.json").write_text(json.dumps(document), encoding="utf-8")
+
+    kept = harness.other_records("quality_demo", ["recipe", "runs"])
+    assert kept == {"earlier_recipe_runs": [{"seed": 0}]}
+    assert harness.other_records("quality_missing", ["runs"]) == {}
