@@ -175,14 +175,7 @@ def load_horizon_windows(
         {'input_shape': (72, 17), 'horizons': 24, 'future_features': 6}
     """
     features, split, fraction, log_columns = check_series_options(
-        target=target,
-        features=features,
-        input_width=input_width,
-        batch_size=batch_size,
-        split=split,
-        seed=seed,
-        fraction=fraction,
-        log_columns=log_columns,
+        target, features, input_width, batch_size, split, seed, fraction, log_columns
     )
     check_int("horizons", horizons)
     check_bool("weekday", weekday)

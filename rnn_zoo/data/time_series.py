@@ -151,7 +151,6 @@ def check_log_columns(log_columns: Any) -> list[str]:
 
 
 def check_series_options(
-    *,
     target: Any,
     features: Any,
     input_width: Any,
@@ -181,9 +180,7 @@ def check_series_options(
         ValueError: If an argument is out of range.
 
     Example:
-        >>> check_series_options(target="pm2.5", features=None, input_width=24,
-        ...     batch_size=32, split=(0.7, 0.2, 0.1), seed=0, fraction=1.0,
-        ...     log_columns=())
+        >>> check_series_options("pm2.5", None, 24, 32, (0.7, 0.2, 0.1), 0, 1.0, ())
         (None, (0.7, 0.2, 0.1), 1.0, [])
     """
     check_name("target", target)
@@ -489,14 +486,7 @@ def load_time_series(
         {'input_shape': (24, 15), 'num_features': 1}
     """
     features, split, fraction, log_columns = check_series_options(
-        target=target,
-        features=features,
-        input_width=input_width,
-        batch_size=batch_size,
-        split=split,
-        seed=seed,
-        fraction=fraction,
-        log_columns=log_columns,
+        target, features, input_width, batch_size, split, seed, fraction, log_columns
     )
     check_int("horizon", horizon)
 

@@ -40,9 +40,10 @@ SPEC = register(
             schedule="cosine",
         ),
         # BENCHMARKS.md, issue 23: seeds 0, 1 and 2 of the default recipe (0.9564 / 0.8114,
-        # 0.9567 / 0.8204, 0.9538 / 0.8098; seed 0 rerun alone in session 13, 879 s; two bidirectional LSTM(256) layers over word
-        # embeddings and character convolutions of widths 2-5, 128 filters each, word
-        # dropout 0.1, cosine decay; chosen on dev with seed 0: 0.9518, against 0.9503 with
+        # 0.9567 / 0.8204, 0.9538 / 0.8098; seed 0 rerun alone in session 13, 879 s; two
+        # bidirectional LSTM(256) layers over word embeddings and character convolutions
+        # of widths 2-5, 128 filters each, word dropout 0.1, cosine decay; chosen on dev
+        # with seed 0: 0.9518, against 0.9503 with
         # LSTM(128)), test split, padding excluded; the unseen words are the 1,882 test
         # words that never occur in train. With LSTM(128): 0.9534 +- 0.0013 and 0.8140 +-
         # 0.0053 (3 seeds); the recipe before (64 filters, no word dropout, constant rate):
