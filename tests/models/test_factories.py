@@ -191,6 +191,7 @@ BAD_ARGUMENTS = [
     (build_text_generator, {"embedding_dim": 0}, ValueError, "embedding_dim=0"),
     (build_text_generator, {"embedding_dim": False}, TypeError, "embedding_dim=False"),
     (build_text_generator, {"bidirectional": True}, ValueError, "bidirectional=True"),
+    (build_text_generator, {"output_dropout": 1.0}, ValueError, "output_dropout=1.0"),
     (build_gru_classifier, {"num_layers": 0}, ValueError, "num_layers=0"),
     (build_gru_classifier, {"num_layers": 1.0}, TypeError, "num_layers=1.0"),
     (build_gru_classifier, {"num_classes": 1}, ValueError, "num_classes=1"),

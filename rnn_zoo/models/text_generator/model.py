@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 
 from rnn_zoo.blocks.layers import recurrent_options, recurrent_stack
-from rnn_zoo.validation import check_int
+from rnn_zoo.validation import check_int, check_rate
 
 
 def build_text_generator(
@@ -17,6 +17,7 @@ def build_text_generator(
     bidirectional: bool = False,
     dropout: float = 0.0,
     recurrent_dropout: float = 0.0,
+    output_dropout: float = 0.0,
     name: str = "text_generator",
 ) -> keras.Model:
     """Builds the character model of TensorFlow's text-generation tutorial.
@@ -35,6 +36,8 @@ def build_text_generator(
         bidirectional: Must be False for a generator. Defaults to False.
         dropout: Input dropout of each recurrent layer, in ``[0, 1)``. Defaults to 0.
         recurrent_dropout: Recurrent-state dropout, in ``[0, 1)``. Defaults to 0.
+        output_dropout: Dropout on the last recurrent layer's outputs, before the
+            logits, in ``[0, 1)``. Defaults to 0 (no layer added).
         name: The model's name. Defaults to ``"text_generator"``.
 
     Returns:
@@ -51,6 +54,7 @@ def build_text_generator(
     """
     check_int("vocab_size", vocab_size)
     check_int("embedding_dim", embedding_dim)
+    check_rate("output_dropout", output_dropout)
     options = recurrent_options(
         cell=cell,
         units=units,
@@ -73,5 +77,7 @@ def build_text_generator(
         **options,
         return_sequences=True,
     )
+    if output_dropout:
+        x = keras.layers.Dropout(output_dropout, name="output_dropout")(x)
     logits = keras.layers.Dense(vocab_size, name="logits", dtype="float32")(x)
     return keras.Model(inputs, logits, name=name)
