@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from rnn_zoo.files import write_text_atomically
-from rnn_zoo.rolling import score_origins
+from rnn_zoo.rolling import check_span, score_origins
 from rnn_zoo.validation import check_int
 
 BACKTEST_CSV = "backtest.csv"
@@ -86,10 +86,7 @@ def backtest(
     config = read_config(run_dir)
     get_spec(config["model"]).get_verb("backtest")
     hours = load_metadata(run_dir)["metadata"]["rows"]["test"]
-    check_int("start", start, minimum=0, maximum=hours - 1)
-    if stop is not None:
-        check_int("stop", stop, minimum=start + 1, maximum=hours)
-    check_int("week", week, minimum=start, maximum=(stop or hours) - 1)
+    check_int("week", week, minimum=start, maximum=check_span(start, stop, hours) - 1)
     module, spec = load_serving_module(run_dir, safe_mode=safe_mode)
     bundle = load_registered_data(
         spec, data_dir, config["recipe"]["batch_size"], config["seed"], config["data_options"]

@@ -194,6 +194,32 @@ def score_forecasts(
     return table
 
 
+def check_span(start: int, stop: int | None, hours: int) -> int:
+    """Checks the hours ``[start, stop)`` against a test span of ``hours`` hours.
+
+    Args:
+        start: First hour, from 0.
+        stop: Hour to stop before, or ``None`` for the span's end.
+        hours: The test span's length.
+
+    Returns:
+        ``stop``, or ``hours`` where it is ``None``.
+
+    Raises:
+        ValueError: If ``start`` or ``stop`` lies outside the span, or the span is
+            empty; the message names the bad value and the accepted range.
+        TypeError: If either is not an integer.
+
+    Example:
+        >>> check_span(0, None, 168)
+        168
+    """
+    check_int("start", start, minimum=0, maximum=hours - 1)
+    if stop is None:
+        return hours
+    return check_int("stop", stop, minimum=start + 1, maximum=hours)
+
+
 def span_origins(series: Mapping[str, Any], metadata: Mapping[str, Any], start, stop):
     """The test origins whose first target hour lies in ``[start, stop)`` of the test span.
 
@@ -215,8 +241,7 @@ def span_origins(series: Mapping[str, Any], metadata: Mapping[str, Any], start, 
     """
     hours = metadata["rows"]["test"]
     first_row = metadata["rows"]["train"] + metadata["rows"]["validation"]
-    check_int("start", start, minimum=0, maximum=hours - 1)
-    stop = hours if stop is None else check_int("stop", stop, minimum=start + 1, maximum=hours)
+    stop = check_span(start, stop, hours)
     origins = np.asarray(series["origins"]["test"])
     offsets = origins + 1 - first_row
     chosen = origins[(offsets >= start) & (offsets < stop)]

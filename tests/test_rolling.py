@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from rnn_zoo.data.horizons import load_horizon_windows
 from rnn_zoo.rolling import (
+    check_span,
     climatology,
     hours_of_day,
     pinball,
@@ -147,3 +148,14 @@ def test_data_without_raw_rows_is_refused(bundle):
 
     with pytest.raises(ValueError, match="keeps no raw series rows"):
         score_origins(LastValue(1.0), dataclasses.replace(bundle, series=None))
+
+
+def test_a_span_is_checked_against_the_test_span_length():
+    assert check_span(0, None, 168) == 168
+    assert check_span(24, 48, 168) == 48
+    with pytest.raises(ValueError, match="start=168"):
+        check_span(168, None, 168)
+    with pytest.raises(ValueError, match="stop=24"):
+        check_span(24, 24, 168)
+    with pytest.raises(ValueError, match="stop=169"):
+        check_span(0, 169, 168)
