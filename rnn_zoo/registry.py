@@ -365,6 +365,21 @@ class ModelSpec:
             return self.factory.partition(":")[2]
         return self.factory.__name__
 
+    @property
+    def factory_module(self) -> str:
+        """The factory's module, known without importing it.
+
+        Importing it registers the custom Keras objects the family's models hold, which
+        ``keras.saving.load_model`` needs before it reads a ``model.keras``.
+
+        Example:
+            >>> get_spec("lstm").factory_module
+            'rnn_zoo.models.forecaster.model'
+        """
+        if isinstance(self.factory, str):
+            return self.factory.partition(":")[0]
+        return self.factory.__module__
+
     def get_factory(self) -> Callable[..., Any]:
         """Returns the ``build_*`` function, importing its module on first use.
 

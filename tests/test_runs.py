@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import shutil
+import subprocess
+import sys
 
 import keras
 import pytest
@@ -12,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rnn_zoo.cli import main
+from rnn_zoo.registry import list_models
 from rnn_zoo.runs import (
     HASHED_FILES,
     RunIntegrityError,
@@ -298,3 +303,18 @@ def test_a_model_archive_that_unzips_past_the_cap_is_refused_with_exit_1(run_cop
     assert main(["predict", str(run_copy), "x.csv"]) == 1
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and str(run_copy / "model.keras") in error[0]
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_the_model_card_snippet_loads_the_model_in_a_fresh_process(name, trained_run):
+    run_dir = trained_run(name).run_dir
+    card = (run_dir / "README.md").read_text(encoding="utf-8")
+    snippet = re.search(r"## How to load\n\n```python\n(.*?)```", card, re.S).group(1)
+    check = f"{snippet}print(model.count_params())"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    shown = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, env=env, check=False
+    )
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    expected = json.loads((run_dir / "metrics.json").read_text())["parameters"]
+    assert shown.stdout.split()[-1] == str(expected)

@@ -58,6 +58,19 @@ def _versions() -> dict[str, str]:
     }
 
 
+def _load_snippet(run: PreparedRun) -> str:
+    """Python that loads the run's model in a fresh process.
+
+    A registered family's model module is imported first: it registers the custom
+    layers and metrics that ``model.keras`` names.
+    """
+    lines = ["import keras"]
+    if run.spec:
+        lines.append(f"import {run.spec.factory_module}  # registers its custom layers")
+    lines.append(f'model = keras.saving.load_model("{run.run_dir / MODEL_FILE}")')
+    return "\n".join(lines)
+
+
 def _model_card(run: PreparedRun, test_metrics: dict[str, float], epochs: int) -> str:
     description = run.spec.description if run.spec else run.model.name
     recipe = ", ".join(f"{key}={value}" for key, value in run.recipe.to_dict().items())
@@ -79,8 +92,7 @@ def _model_card(run: PreparedRun, test_metrics: dict[str, float], epochs: int) -
 ## How to load
 
 ```python
-import keras
-model = keras.saving.load_model("{run.run_dir / MODEL_FILE}")
+{_load_snippet(run)}
 ```
 
 `data.json` beside the model holds the preprocessing (vocabulary, normalization,
