@@ -361,9 +361,7 @@ class ModelSpec:
             >>> get_spec("lstm").factory_name
             'build_lstm'
         """
-        if isinstance(self.factory, str):
-            return self.factory.partition(":")[2]
-        return self.factory.__name__
+        return self._factory_parts()[1]
 
     @property
     def factory_module(self) -> str:
@@ -376,9 +374,14 @@ class ModelSpec:
             >>> get_spec("lstm").factory_module
             'rnn_zoo.models.forecaster.model'
         """
+        return self._factory_parts()[0]
+
+    def _factory_parts(self) -> tuple[str, str]:
+        """The factory's ``(module, name)``, from its reference or the function."""
         if isinstance(self.factory, str):
-            return self.factory.partition(":")[0]
-        return self.factory.__module__
+            module, _, name = self.factory.partition(":")
+            return module, name
+        return self.factory.__module__, self.factory.__name__
 
     def get_factory(self) -> Callable[..., Any]:
         """Returns the ``build_*`` function, importing its module on first use.
