@@ -67,7 +67,7 @@ def _load_snippet(run: PreparedRun) -> str:
     lines = ["import keras"]
     if run.spec:
         lines.append(f"import {run.spec.factory_module}  # registers its custom layers")
-    lines.append(f'model = keras.saving.load_model("{run.run_dir / MODEL_FILE}")')
+    lines.append(f"model = keras.saving.load_model({str(run.run_dir / MODEL_FILE)!r})")
     return "\n".join(lines)
 
 
