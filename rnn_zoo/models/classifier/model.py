@@ -28,6 +28,8 @@ def build_gru_classifier(
     pooling: str = "avg_max",
     word_dropout: float = 0.25,
     bigram_buckets: int = 0,
+    bigram_bag_buckets: int = 0,
+    bigram_bag_dim: int = 16,
     name: str = "gru_classifier",
 ) -> keras.Model:
     """Builds a sentiment classifier over token ids.
@@ -66,6 +68,12 @@ def build_gru_classifier(
             into this many ids by :class:`~rnn_zoo.blocks.layers.HashedBigrams`), so
             the recurrent layer reads phrases such as "not good" as one feature. 0
             (the default) embeds tokens only.
+        bigram_bag_buckets: With a value of 2 or more, a bag of the review's bigrams
+            sits beside the recurrent path (wide and deep, as fastText's bigram bag):
+            each bigram, hashed into this many ids, has a ``bigram_bag_dim`` embedding,
+            their average over the real tokens is concatenated to the pooled recurrent
+            features, and the output layer reads both. 0 (the default) has no bag.
+        bigram_bag_dim: Width of the bag's bigram embeddings. Defaults to 16.
         name: The model's name. Defaults to ``"gru_classifier"``.
 
     Returns:
@@ -86,10 +94,15 @@ def build_gru_classifier(
     check_int("num_classes", num_classes, minimum=2)
     check_choice("pooling", pooling, POOLINGS)
     check_rate("word_dropout", word_dropout)
-    if check_int("bigram_buckets", bigram_buckets, minimum=0) == 1:
-        raise ValueError(
-            "bigram_buckets=1 is out of range; expected 0 (no bigram features) or at least 2"
-        )
+    for key, buckets in (
+        ("bigram_buckets", bigram_buckets),
+        ("bigram_bag_buckets", bigram_bag_buckets),
+    ):
+        if check_int(key, buckets, minimum=0) == 1:
+            raise ValueError(
+                f"{key}=1 is out of range; expected 0 (no bigram features) or at least 2"
+            )
+    check_int("bigram_bag_dim", bigram_bag_dim)
     options = recurrent_options(
         cell=cell,
         units=units,
@@ -111,6 +124,13 @@ def build_gru_classifier(
         x = keras.layers.Add(name="token_and_bigram")([x, bigrams])
     x = recurrent_stack(x, **options, return_sequences=pooling != "last")
     x = _pool(x, pooling, options["dropout"])
+    if bigram_bag_buckets:
+        bag = HashedBigrams(bigram_bag_buckets, name="bag_bigram_ids")(ids)
+        bag = keras.layers.Embedding(
+            bigram_bag_buckets, bigram_bag_dim, mask_zero=True, name="bag_embedding"
+        )(bag)
+        bag = MaskedGlobalPooling1D("avg", name="bag_pool")(bag)
+        x = keras.layers.Concatenate(name="pooled_and_bag")([x, bag])
     if num_classes == 2:
         outputs = keras.layers.Dense(1, activation="sigmoid", name="probability", dtype="float32")(
             x

@@ -53,7 +53,23 @@ def test_bigram_features_add_to_the_token_embedding_and_keep_padding_out():
     np.testing.assert_allclose(model(ids), plain(ids), rtol=1e-5, atol=1e-6)
 
 
+def test_bigram_bag_reaches_the_output_beside_the_recurrent_path_and_ignores_padding():
+    sizes = {"vocab_size": 50, "embedding_dim": 8, "units": 4, "dropout": 0.0}
+    model = build_gru_classifier(**sizes, bigram_bag_buckets=64, bigram_bag_dim=3)
+    ids = np.random.default_rng(0).integers(2, 50, size=(4, 6)).astype("int32")
+    padded = np.concatenate([ids, np.zeros((4, 3), "int32")], axis=1)
+
+    assert model.get_layer("bag_embedding").get_weights()[0].shape == (64, 3)
+    assert model.get_layer("probability").get_weights()[0].shape == (4 * 4 + 3, 1)
+    np.testing.assert_allclose(model(padded), model(ids), rtol=1e-5, atol=1e-6)
+    before = np.asarray(model(ids))
+    bag = model.get_layer("bag_embedding")
+    bag.set_weights([bag.get_weights()[0] + 1.0])
+    assert not np.allclose(model(ids), before)
+
+
+@pytest.mark.parametrize("key", ["bigram_buckets", "bigram_bag_buckets"])
 @pytest.mark.parametrize("buckets", [1, -3])
-def test_bigram_buckets_out_of_range_are_refused(buckets):
-    with pytest.raises(ValueError, match=f"bigram_buckets={buckets}"):
-        build_gru_classifier(bigram_buckets=buckets)
+def test_bigram_buckets_out_of_range_are_refused(key, buckets):
+    with pytest.raises(ValueError, match=f"{key}={buckets}"):
+        build_gru_classifier(**{key: buckets})
