@@ -15,8 +15,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from rnn_zoo.files import write_text_atomically
-from rnn_zoo.rolling import check_span, score_origins
-from rnn_zoo.validation import check_int
+from rnn_zoo.online_calibration import DEFAULT_STEP_SIZE
+from rnn_zoo.rolling import CALIBRATIONS, check_span, score_origins
+from rnn_zoo.validation import check_choice, check_float, check_int
 
 BACKTEST_CSV = "backtest.csv"
 BACKTEST_PNG = "backtest.png"
@@ -39,6 +40,8 @@ def backtest(
     week: int | None = None,
     data_dir: str | os.PathLike | None = None,
     safe_mode: bool = True,
+    calibration: str = "online",
+    step_size: float = DEFAULT_STEP_SIZE,
 ) -> list[dict[str, float]]:
     """Backtests a finished run over its test span, with the model fixed.
 
@@ -46,7 +49,9 @@ def backtest(
     (see the module docstring). Writes ``backtest.csv`` (one row per horizon) and
     ``backtest.png`` (error by horizon against the baselines, coverage by horizon, and
     a fan chart of one test week: a forecast every 24 hours) into ``run_dir``, each
-    written beside its name and renamed over it.
+    written beside its name and renamed over it. By default the table also scores the
+    forecasts calibrated online (the ``online_`` columns, see
+    :mod:`rnn_zoo.online_calibration`), and the fan chart draws them.
 
     Args:
         run_dir: A run directory of a family that declares the ``backtest`` verb.
@@ -56,14 +61,18 @@ def backtest(
             ``start``.
         data_dir: Where the dataset files are (see :mod:`rnn_zoo.data.sources`).
         safe_mode: Keras safe mode for the model file (see :func:`rnn_zoo.runs.load_run`).
+        calibration: ``"online"`` (default) or ``"none"``
+            (:func:`rnn_zoo.rolling.score_origins`).
+        step_size: The online calibration's step size, > 0.
 
     Returns:
         The rows of ``backtest.csv``, as numbers.
 
     Raises:
         ValueError: If the run's family does not declare ``backtest``, or the span is
-            outside the test span, or ``week`` outside the span; checked before the
-            model or the data is loaded (a negative or empty span before any file is
+            outside the test span, or ``week`` outside the span, or ``calibration``
+            or ``step_size`` is not accepted; checked before the model or the data is
+            loaded (a negative or empty span and the calibration before any file is
             read).
         FileNotFoundError: If ``run_dir`` is not a finished run directory.
 
@@ -71,6 +80,8 @@ def backtest(
         >>> rows = backtest("saved_models/probabilistic_forecaster/latest")  # doctest: +SKIP
         >>> rows[5]["mae"], rows[5]["persistence_mae"]  # doctest: +SKIP
         (29.1, 37.5)
+        >>> rows[5]["coverage_80"], rows[5]["online_coverage_80"]  # doctest: +SKIP
+        (0.76, 0.79)
     """
     from rnn_zoo.data.bundle import load_metadata
     from rnn_zoo.export import load_serving_module
@@ -80,6 +91,8 @@ def backtest(
     from rnn_zoo.training.prepare import load_registered_data
 
     check_int("start", start, minimum=0)
+    check_choice("calibration", calibration, CALIBRATIONS)
+    check_float("step_size", step_size, minimum=0.0, include_minimum=False)
     if stop is not None:
         check_int("stop", stop, minimum=start + 1)
     week = start if week is None else check_int("week", week, minimum=start)
@@ -91,7 +104,9 @@ def backtest(
     bundle = load_registered_data(
         spec, data_dir, config["recipe"]["batch_size"], config["seed"], config["data_options"]
     )
-    table, origins, quantiles, levels = score_origins(module, bundle, start, stop)
+    table, origins, quantiles, levels = score_origins(
+        module, bundle, start, stop, calibration, step_size
+    )
     run_dir = Path(run_dir)
     first_row = bundle.metadata["rows"]["train"] + bundle.metadata["rows"]["validation"]
     plot_backtest(

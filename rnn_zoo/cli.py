@@ -26,6 +26,8 @@ from rnn_zoo.limits import (
     MAX_SEED,
     MAX_STREAMS,
 )
+from rnn_zoo.online_calibration import DEFAULT_STEP_SIZE
+from rnn_zoo.rolling import CALIBRATIONS
 from rnn_zoo.runtimes import FORMATS
 
 EXIT_USAGE = 2
@@ -222,6 +224,19 @@ def _build_parser() -> argparse.ArgumentParser:
     backtesting.add_argument(
         "--week", type=int, help="first hour of the fan chart's week, in the span (default --start)"
     )
+    backtesting.add_argument(
+        "--calibration",
+        choices=CALIBRATIONS,
+        default="online",
+        help="online: also score the forecasts calibrated from the errors already known "
+        "(default); none: as trained only",
+    )
+    backtesting.add_argument(
+        "--step-size",
+        type=float,
+        default=DEFAULT_STEP_SIZE,
+        help=f"the online calibration's step size, > 0 (default {DEFAULT_STEP_SIZE})",
+    )
     backtesting.add_argument("--data-dir", help="folder holding the dataset files")
     _add_unsafe_flag(backtesting)
 
@@ -399,8 +414,11 @@ def _backtest(args) -> int:
         week=args.week,
         data_dir=args.data_dir,
         safe_mode=args.safe_mode,
+        calibration=args.calibration,
+        step_size=args.step_size,
     )
-    columns = [*_BACKTEST_COLUMNS, *(key for key in table[0] if key.startswith("coverage_"))]
+    coverage = ("coverage_", "online_coverage_")
+    columns = [*_BACKTEST_COLUMNS, *(key for key in table[0] if key.startswith(coverage))]
     print("  ".join(f"{column:>18}" for column in columns))
     for row in table:
         print("  ".join(f"{row[column]:>18.4g}" for column in columns))

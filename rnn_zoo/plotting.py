@@ -276,11 +276,13 @@ def plot_backtest(
 
     The fan chart shows one week of the test span: from its first hour, one forecast
     every 24 hours (the median, and each central interval as a band) against the truth.
+    Where the table holds online-calibrated figures (``online_coverage_80``...), the
+    coverage panel draws them dashed beside the coverage as trained.
 
     Args:
         table: The backtest's rows (:func:`rnn_zoo.rolling.score_forecasts`).
         origins: Each forecast's first target hour, in hours into the test span.
-        quantiles: ``[origins, horizons, levels]`` forecasts.
+        quantiles: ``[origins, horizons, levels]`` forecasts (for the fan chart).
         levels: Their levels.
         truth: The target over the test span, NaN where missing.
         week: The fan chart's first hour, in hours into the test span.
@@ -307,10 +309,20 @@ def plot_backtest(
     error.set(xlabel="hours ahead", ylabel="MAE", title="error by horizon")
     error.legend()
     intervals = central_intervals(levels)
+    calibrated = "online_mae" in table[0]
     for width in intervals:
         line = coverage.plot(horizons, [row[f"coverage_{width}"] for row in table], marker=".")
-        coverage.axhline(width / 100, color=line[0].get_color(), linestyle=":")
+        color = line[0].get_color()
+        coverage.axhline(width / 100, color=color, linestyle=":")
         line[0].set_label(f"{width}% interval (nominal dotted)")
+        if calibrated:
+            coverage.plot(
+                horizons,
+                [row[f"online_coverage_{width}"] for row in table],
+                color=color,
+                linestyle="--",
+                label=f"{width}%, calibrated online",
+            )
     coverage.set(xlabel="hours ahead", ylabel="share of targets inside", title="coverage")
     coverage.set_ylim(0, 1)
     coverage.legend()

@@ -13,7 +13,11 @@ horizon, over the origins whose target is known:
   ``seasonal_naive`` forecast (the value 24 hours before the target hour, or whole days
   before when the horizon passes a day), at the same origins;
 - ``climatology_pinball``: the pinball loss of the empirical quantiles of the same hour
-  of day over the train rows, a forecast that ignores the window.
+  of day over the train rows, a forecast that ignores the window;
+- by default also ``online_mae``, ``online_rmse``, ``online_pinball`` and
+  ``online_coverage_80``, ...: the same forecasts calibrated online, each from the
+  errors of the earlier forecasts whose targets it could have seen
+  (:mod:`rnn_zoo.online_calibration`).
 
 The data must come from a loader that keeps its raw rows (``DataBundle.series``), such
 as :func:`rnn_zoo.data.horizons.load_horizon_windows`, and the serving module must
@@ -30,9 +34,11 @@ from typing import Any
 import numpy as np
 
 from rnn_zoo.blocks.levels import central_intervals
-from rnn_zoo.validation import check_int
+from rnn_zoo.online_calibration import DEFAULT_STEP_SIZE, track_quantiles
+from rnn_zoo.validation import check_choice, check_float, check_int
 
 DAY = 24
+CALIBRATIONS = ("online", "none")
 _CHUNK = 1024  # windows per serving call
 
 
@@ -137,12 +143,25 @@ def _errors(forecast: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     return float(np.abs(error).mean()), float(np.sqrt((error**2).mean()))
 
 
+def _quantile_figures(forecast, truth, levels, prefix=""):
+    """MAE and RMSE of the median, the pinball loss and each interval's coverage."""
+    figures = {}
+    median = list(levels).index(0.5)
+    figures[f"{prefix}mae"], figures[f"{prefix}rmse"] = _errors(forecast[:, median], truth)
+    figures[f"{prefix}pinball"] = float(pinball(truth, forecast, levels).mean())
+    for width, (low, high) in central_intervals(levels).items():
+        covered = (truth >= forecast[:, low]) & (truth <= forecast[:, high])
+        figures[f"{prefix}coverage_{width}"] = float(covered.mean())
+    return figures
+
+
 def score_forecasts(
     quantiles: np.ndarray,
     levels: Sequence[float],
     series: Mapping[str, Any],
     origins: np.ndarray,
     metadata: Mapping[str, Any],
+    calibrated: np.ndarray | None = None,
 ) -> list[dict[str, float]]:
     """Scores rolling forecasts per horizon, with the baselines at the same origins.
 
@@ -152,6 +171,10 @@ def score_forecasts(
         series: A bundle's ``series``.
         origins: Origin rows.
         metadata: The bundle's metadata.
+        calibrated: The same forecasts calibrated online
+            (:func:`rnn_zoo.online_calibration.track_quantiles`), scored beside them
+            as ``online_mae``, ``online_rmse``, ``online_pinball`` and
+            ``online_coverage_<width>``; ``None`` (default) for none.
 
     Returns:
         One row per horizon: ``horizon``, ``count`` and the figures of the module
@@ -163,8 +186,6 @@ def score_forecasts(
     """
     target, rows = series["target"], series["rows"]
     index, features = metadata["target_index"], list(metadata["features"])
-    median = list(levels).index(0.5)
-    intervals = central_intervals(levels)
     by_hour = climatology(series, metadata, levels)
     origin_hours = hours_of_day(rows[origins], features)
     table = []
@@ -174,14 +195,12 @@ def score_forecasts(
         inside = hours < len(target)
         truth = np.where(inside, target[np.minimum(hours, len(target) - 1)], np.nan)
         known = ~np.isnan(truth)
-        truth, forecast = truth[known], quantiles[known, step]
+        truth = truth[known]
         days_back = DAY * math.ceil(horizon / DAY)
         row = {"horizon": horizon, "count": int(known.sum())}
-        row["mae"], row["rmse"] = _errors(forecast[:, median], truth)
-        row["pinball"] = float(pinball(truth, forecast, levels).mean())
-        for width, (low, high) in intervals.items():
-            covered = (truth >= forecast[:, low]) & (truth <= forecast[:, high])
-            row[f"coverage_{width}"] = float(covered.mean())
+        row.update(_quantile_figures(quantiles[known, step], truth, levels))
+        if calibrated is not None:
+            row.update(_quantile_figures(calibrated[known, step], truth, levels, "online_"))
         naive = {
             "persistence": rows[origins[known], index],
             "seasonal_naive": rows[origins[known] + horizon - days_back, index],
@@ -254,7 +273,12 @@ def span_origins(series: Mapping[str, Any], metadata: Mapping[str, Any], start, 
 
 
 def score_origins(
-    module: Any, bundle: Any, start: int = 0, stop: int | None = None
+    module: Any,
+    bundle: Any,
+    start: int = 0,
+    stop: int | None = None,
+    calibration: str = "online",
+    step_size: float = DEFAULT_STEP_SIZE,
 ) -> tuple[list[dict[str, float]], np.ndarray, np.ndarray, tuple[float, ...]]:
     """Rolling forecasts of a serving module over (part of) a bundle's test span, scored.
 
@@ -263,28 +287,51 @@ def score_origins(
         bundle: The loaded data, with ``series``.
         start: First hour of the test span, from 0.
         stop: Hour of the test span to stop before; ``None`` for its end.
+        calibration: ``"online"`` (the default) also scores the forecasts calibrated
+            online (:mod:`rnn_zoo.online_calibration`), the tracking started at the
+            first validation origin and run through every origin up to the span's
+            end, as the ``online_`` figures; ``"none"`` scores them as trained only.
+        step_size: The online calibration's step size.
 
     Returns:
         ``(table, origins, quantiles, levels)``: :func:`score_forecasts`' rows and what
-        they were computed from.
+        they were computed from (the calibrated quantiles where ``calibration`` is
+        ``"online"``).
 
     Raises:
         ValueError: If the bundle keeps no raw rows, or the span is refused
-            (:func:`span_origins`).
+            (:func:`span_origins`), or ``calibration`` or ``step_size`` is not
+            accepted; checked before any forecast.
 
     Example:
         >>> table, *_ = score_origins(module, bundle)  # doctest: +SKIP
+        >>> table[5]["coverage_80"], table[5]["online_coverage_80"]  # doctest: +SKIP
+        (0.76, 0.79)
     """
+    check_choice("calibration", calibration, CALIBRATIONS)
+    check_float("step_size", step_size, minimum=0.0, include_minimum=False)
     if bundle.series is None:
         raise ValueError(
             f"the {bundle.name!r} data keeps no raw series rows (DataBundle.series); a "
             "backtest needs a loader that does, such as load_horizon_windows"
         )
     origins = span_origins(bundle.series, bundle.metadata, start, stop)
+    forecast_origins = origins
+    if calibration == "online":
+        test = np.asarray(bundle.series["origins"]["test"])
+        validation = np.asarray(bundle.series["origins"]["validation"])
+        forecast_origins = np.concatenate([validation, test[test <= origins[-1]]])
     width = bundle.metadata["input_width"]
-    quantiles, levels = rolling_forecasts(module, bundle.series, origins, width)
-    table = score_forecasts(quantiles, levels, bundle.series, origins, bundle.metadata)
-    return table, origins, quantiles, levels
+    quantiles, levels = rolling_forecasts(module, bundle.series, forecast_origins, width)
+    calibrated = None
+    if calibration == "online":
+        target = bundle.series["target"]
+        tracked = track_quantiles(quantiles, levels, forecast_origins, target, step_size)
+        quantiles, calibrated = quantiles[-len(origins) :], tracked[-len(origins) :]
+    table = score_forecasts(
+        quantiles, levels, bundle.series, origins, bundle.metadata, calibrated=calibrated
+    )
+    return table, origins, quantiles if calibrated is None else calibrated, levels
 
 
 def summarize(table: Sequence[Mapping[str, float]], horizons=(1, 6, 24)) -> dict[str, float]:
@@ -298,23 +345,28 @@ def summarize(table: Sequence[Mapping[str, float]], horizons=(1, 6, 24)) -> dict
         ``mae_<h>h``, ``persistence_mae_<h>h`` and ``skill_<h>h`` (``1 - mae /
         persistence``) per horizon; per interval the lowest and highest coverage over
         all horizons (``coverage_80_min``, ...); the mean ``pinball`` and
-        ``climatology_pinball`` over horizons.
+        ``climatology_pinball`` over horizons. Where the table holds online-calibrated
+        figures, the same with an ``online_`` prefix (``online_coverage_80_min``...).
 
     Example:
         >>> summarize(table)["skill_6h"]  # doctest: +SKIP
         0.21
     """
     by_horizon = {row["horizon"]: row for row in table}
+    prefixes = ("", "online_") if "online_mae" in table[0] else ("",)
     summary = {}
-    for horizon in horizons:
-        if horizon in by_horizon:
-            row = by_horizon[horizon]
-            summary[f"mae_{horizon}h"] = row["mae"]
-            summary[f"persistence_mae_{horizon}h"] = row["persistence_mae"]
-            summary[f"skill_{horizon}h"] = 1 - row["mae"] / row["persistence_mae"]
-    for key in [key for key in table[0] if key.startswith("coverage_")]:
-        summary[f"{key}_min"] = min(row[key] for row in table)
-        summary[f"{key}_max"] = max(row[key] for row in table)
-    for key in ("pinball", "climatology_pinball"):
-        summary[key] = float(np.mean([row[key] for row in table]))
+    for prefix in prefixes:
+        for horizon in horizons:
+            if horizon in by_horizon:
+                row = by_horizon[horizon]
+                mae = row[f"{prefix}mae"]
+                summary[f"{prefix}mae_{horizon}h"] = mae
+                if not prefix:
+                    summary[f"persistence_mae_{horizon}h"] = row["persistence_mae"]
+                summary[f"{prefix}skill_{horizon}h"] = 1 - mae / row["persistence_mae"]
+        for key in [key for key in table[0] if key.startswith(f"{prefix}coverage_")]:
+            summary[f"{key}_min"] = min(row[key] for row in table)
+            summary[f"{key}_max"] = max(row[key] for row in table)
+        summary[f"{prefix}pinball"] = float(np.mean([row[f"{prefix}pinball"] for row in table]))
+    summary["climatology_pinball"] = float(np.mean([row["climatology_pinball"] for row in table]))
     return summary

@@ -159,3 +159,34 @@ def test_a_span_is_checked_against_the_test_span_length():
         check_span(24, 24, 168)
     with pytest.raises(ValueError, match="stop=169"):
         check_span(0, 169, 168)
+
+
+def test_online_calibration_is_scored_beside_the_forecasts_as_trained(bundle):
+    plain, _, served, _ = score_origins(LastValue(0.5), bundle, calibration="none")
+    table, _, calibrated, _ = score_origins(LastValue(0.5), bundle, step_size=0.05)
+    assert not any(key.startswith("online_") for key in plain[0])
+    for before, row in zip(plain, table, strict=True):
+        assert {key: row[key] for key in before} == pytest.approx(before)
+        assert row["online_coverage_80"] > row["coverage_80"]  # 0.5 is far too narrow
+    assert not np.allclose(calibrated, served)
+    summary = summarize(table)
+    assert summary["online_coverage_80_min"] == min(row["online_coverage_80"] for row in table)
+    assert summary["online_skill_6h"] == pytest.approx(
+        1 - table[5]["online_mae"] / table[5]["persistence_mae"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"calibration": "conformal"}, "calibration='conformal'.*'online', 'none'"),
+        ({"step_size": -1.0}, "step_size=-1.0 is out of range"),
+    ],
+)
+def test_a_bad_calibration_is_refused_before_any_forecast(bundle, options, message):
+    class Unused:
+        def signatures(self):
+            raise AssertionError("forecast before the options were checked")
+
+    with pytest.raises(ValueError, match=message):
+        score_origins(Unused(), bundle, **options)

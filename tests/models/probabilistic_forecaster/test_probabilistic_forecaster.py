@@ -173,6 +173,7 @@ def test_backtest_writes_its_table_and_plot_and_agrees_with_the_scores(run, serv
         written = list(csv.DictReader(handle))
     assert len(written) == 24 and float(written[5]["mae"]) == pytest.approx(table[5]["mae"], 1e-5)
     assert {"coverage_80", "coverage_50", "climatology_pinball"} <= set(written[0])
+    assert {"online_coverage_80", "online_coverage_50", "online_mae"} <= set(written[0])
     assert (run.run_dir / BACKTEST_PNG).stat().st_size > 10_000
     expected, *_ = score_origins(served, bundle, 0, 100)
     for got, wanted in zip(table, expected, strict=True):
@@ -186,6 +187,7 @@ def test_backtest_writes_its_table_and_plot_and_agrees_with_the_scores(run, serv
         (["--start", "10", "--stop", "10"], "stop=10 is out of range; expected an integer in [11,"),
         (["--stop", "5000"], "stop=5000 is out of range"),
         (["--week", "9999"], "week=9999 is out of range"),
+        (["--step-size", "0"], "step_size=0.0 is out of range"),
     ],
 )
 def test_backtest_refuses_a_span_outside_the_test_span_before_any_work(run, flags, message):
