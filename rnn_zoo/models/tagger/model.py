@@ -47,14 +47,48 @@ def _check_widths(widths) -> tuple[int, ...]:
     return tuple(widths)
 
 
-def _recurrent_spelling(char_ids, *, vocab_size: int, dim: int, units: int):
+def _recurrent_spelling(
+    char_ids, *, vocab_size: int, dim: int, units: int, prefix: str = "char", output="word"
+):
     """Spelling features per word: a BiLSTM over its characters, both final states."""
-    rows = TokensAsRows(name="char_rows")(char_ids)
-    x = keras.layers.Embedding(vocab_size, dim, mask_zero=True, name="char_embedding")(rows)
+    rows = TokensAsRows(name=f"{prefix}_rows")(char_ids)
+    x = keras.layers.Embedding(vocab_size, dim, mask_zero=True, name=f"{prefix}_embedding")(rows)
     x = recurrent_layer(
-        "lstm", units, return_sequences=False, bidirectional=True, name="char_bilstm"
+        "lstm", units, return_sequences=False, bidirectional=True, name=f"{prefix}_bilstm"
     )(x)
-    return RowsAsTokens(name="word_spelling")([x, char_ids])
+    return RowsAsTokens(name=f"{output}_spelling")([x, char_ids])
+
+
+def _spelling(char_ids, encoder: str, *, vocab_size, dim, units, filters, widths, length):
+    """The spelling features of ``encoder``; both encoders' concatenated for the pair."""
+    parts = []
+    if encoder in ("convolution", "convolution_and_bilstm"):
+        parts.append(
+            _convolved_spelling(
+                char_ids,
+                vocab_size=vocab_size,
+                dim=dim,
+                filters=filters,
+                widths=widths,
+                length=length,
+            )
+        )
+    if encoder == "bilstm":
+        parts.append(_recurrent_spelling(char_ids, vocab_size=vocab_size, dim=dim, units=units))
+    elif encoder == "convolution_and_bilstm":
+        parts.append(
+            _recurrent_spelling(
+                char_ids,
+                vocab_size=vocab_size,
+                dim=dim,
+                units=units,
+                prefix="char_rnn",
+                output="word_rnn",
+            )
+        )
+    if len(parts) == 1:
+        return parts[0]
+    return keras.layers.Concatenate(name="spelling_features")(parts)
 
 
 def build_sequence_tagger(
@@ -111,9 +145,10 @@ def build_sequence_tagger(
             len(char_widths)`` wide with ``char_encoder="convolution"``. Defaults to
             (2, 3, 4, 5).
         max_word_length: Characters per word in ``char_ids``. Defaults to 16.
-        char_encoder: ``"convolution"`` or ``"bilstm"`` (a bidirectional LSTM over
-            each word's characters, its final states the spelling feature). Defaults
-            to ``"convolution"``.
+        char_encoder: ``"convolution"``, ``"bilstm"`` (a bidirectional LSTM over
+            each word's characters, its final states the spelling feature) or
+            ``"convolution_and_bilstm"`` (both, their features concatenated, each with
+            its own character embedding). Defaults to ``"convolution"``.
         char_units: Units per direction of the character BiLSTM (the spelling feature
             is twice as wide). Defaults to 64.
         word_dropout: Rate at which training replaces a word id by the unknown id, in
@@ -167,22 +202,16 @@ def build_sequence_tagger(
         inputs["char_ids"] = keras.Input(
             shape=(None, max_word_length), dtype="int32", name="char_ids"
         )
-        if char_encoder == "bilstm":
-            spelling = _recurrent_spelling(
-                inputs["char_ids"],
-                vocab_size=char_vocab_size,
-                dim=char_embedding_dim,
-                units=char_units,
-            )
-        else:
-            spelling = _convolved_spelling(
-                inputs["char_ids"],
-                vocab_size=char_vocab_size,
-                dim=char_embedding_dim,
-                filters=char_filters,
-                widths=char_widths,
-                length=max_word_length,
-            )
+        spelling = _spelling(
+            inputs["char_ids"],
+            char_encoder,
+            vocab_size=char_vocab_size,
+            dim=char_embedding_dim,
+            units=char_units,
+            filters=char_filters,
+            widths=char_widths,
+            length=max_word_length,
+        )
         x = keras.layers.Concatenate(name="word_and_spelling")([x, spelling])
         x = PaddingMask(name="word_features")([x, inputs["word_ids"]])
     x = recurrent_stack(x, **options, return_sequences=True)

@@ -9,7 +9,11 @@ from __future__ import annotations
 from rnn_zoo.blocks.cell_names import CELL_NAMES
 from rnn_zoo.registry import ModelSpec, PlainTwin, Recipe, register
 
-CHAR_ENCODERS = ("convolution", "bilstm")  # the factory's char_encoder values
+CHAR_ENCODERS = (
+    "convolution",
+    "bilstm",
+    "convolution_and_bilstm",
+)  # the factory's char_encoder values
 
 SPEC = register(
     ModelSpec(

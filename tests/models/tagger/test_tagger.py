@@ -26,6 +26,7 @@ def tagger_inputs(words: list[list[int]], width: int, char_features: bool = True
         (True, "convolution", (3,)),
         (True, "convolution", (2, 3, 5)),
         (True, "bilstm", (3,)),
+        (True, "convolution_and_bilstm", (2, 3)),
         (False, "convolution", (3,)),
     ],
 )
@@ -47,6 +48,19 @@ def test_padding_does_not_change_the_tags_of_real_words(char_features, char_enco
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(padded)[:, :4], keras.ops.convert_to_numpy(short), atol=1e-5
     )
+
+
+def test_both_character_encoders_concatenate_their_spelling_features():
+    model = build_sequence_tagger(
+        vocab_size=30,
+        units=4,
+        char_filters=6,
+        char_widths=[2, 4],
+        char_encoder="convolution_and_bilstm",
+        char_units=5,
+    )
+    assert model.get_layer("spelling_features").output.shape[-1] == 12 + 2 * 5
+    assert model.get_layer("char_embedding") is not model.get_layer("char_rnn_embedding")
 
 
 def test_each_convolution_width_adds_its_filters_to_the_spelling_feature():
