@@ -1,4 +1,6 @@
-"""The ``rnn-zoo`` command line: list, train, evaluate, predict, generate, backtest, export.
+"""The ``rnn-zoo`` command line: train, predict, forecast, backtest, export and the rest.
+
+Commands: list, train, evaluate, predict, generate, tag, forecast, backtest, export.
 
 Exit codes: 0 on success, 2 for a usage error (bad flag or value; the message names
 it and what is accepted), 1 for missing data, a changed or damaged run directory
@@ -74,6 +76,22 @@ def _add_data_flags(parser: argparse.ArgumentParser) -> None:
         "--fraction",
         type=float,
         help="use a leading fraction (0, 1] of each split, for quick runs",
+    )
+
+
+def _add_calibration_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--calibration",
+        choices=CALIBRATIONS,
+        default="online",
+        help="online: calibrate the quantiles from the errors already known (default); "
+        "none: as trained",
+    )
+    parser.add_argument(
+        "--step-size",
+        type=float,
+        default=DEFAULT_STEP_SIZE,
+        help=f"the online calibration's step size, > 0 (default {DEFAULT_STEP_SIZE})",
     )
 
 
@@ -224,21 +242,20 @@ def _build_parser() -> argparse.ArgumentParser:
     backtesting.add_argument(
         "--week", type=int, help="first hour of the fan chart's week, in the span (default --start)"
     )
-    backtesting.add_argument(
-        "--calibration",
-        choices=CALIBRATIONS,
-        default="online",
-        help="online: also score the forecasts calibrated from the errors already known "
-        "(default); none: as trained only",
-    )
-    backtesting.add_argument(
-        "--step-size",
-        type=float,
-        default=DEFAULT_STEP_SIZE,
-        help=f"the online calibration's step size, > 0 (default {DEFAULT_STEP_SIZE})",
-    )
+    _add_calibration_flags(backtesting)
     backtesting.add_argument("--data-dir", help="folder holding the dataset files")
     _add_unsafe_flag(backtesting)
+
+    forecasting = commands.add_parser(
+        "forecast",
+        help="forecast the hours after a CSV's last row, calibrated online over the file",
+    )
+    forecasting.add_argument("run_dir", help=RUN_DIR_HELP)
+    forecasting.add_argument(
+        "input", help="a CSV of readings in time order, the training file's columns"
+    )
+    _add_calibration_flags(forecasting)
+    _add_unsafe_flag(forecasting)
 
     exporting = commands.add_parser(
         "export", help="export a run as a SavedModel, a LiteRT or an ONNX model"
@@ -400,6 +417,27 @@ def _tag(args) -> int:
     return 0
 
 
+def _forecast(args) -> int:
+    from rnn_zoo.registry import find_verb
+
+    result = find_verb("forecast")(
+        args.run_dir,
+        args.input,
+        calibration=args.calibration,
+        step_size=args.step_size,
+        safe_mode=args.safe_mode,
+    )
+    levels = result["levels"]
+    print("  ".join(["hours ahead", *(f"q{level:g}".rjust(8) for level in levels)]))
+    for hour, values in enumerate(result["quantiles"], start=1):
+        print("  ".join([f"{hour:>11}", *(f"{value:8.1f}" for value in values)]))
+    print(
+        f"calibration {args.calibration}: {result['origins']} forecasts from the file's rows, "
+        f"{result['feedbacks'][0]} to {result['feedbacks'][-1]} of their targets observed"
+    )
+    return 0
+
+
 _BACKTEST_COLUMNS = ("horizon", "count", "mae", "persistence_mae", "seasonal_naive_mae")
 
 
@@ -461,6 +499,7 @@ _COMMANDS = {
     "generate": _generate,
     "tag": _tag,
     "backtest": _backtest,
+    "forecast": _forecast,
     "export": _export,
 }
 

@@ -16,7 +16,13 @@ from typing import Any
 import numpy as np
 
 from rnn_zoo.data.raw_inputs import read_input_text
-from rnn_zoo.data.readings import describe_rows, encode_columns, read_csv_table, source_columns
+from rnn_zoo.data.readings import (
+    MISSING_VALUES,
+    describe_rows,
+    encode_columns,
+    read_csv_table,
+    source_columns,
+)
 from rnn_zoo.data.scaling import check_normalizable
 
 
@@ -52,6 +58,47 @@ def read_windows(inputs: Sequence[str], metadata: dict[str, Any], shape) -> np.n
         (1, 24, 15)
     """
     width = metadata["input_width"]
+    windows = []
+    for name in inputs:
+        columns, lines, source = _read_table(name, metadata, width)
+        columns = {column: cells[-width:] for column, cells in columns.items()}
+        rows = lines[-width:]
+        window = encode_columns(columns, metadata, source=source, lines=rows, refuse_unseen=True)
+        check_normalizable(window, metadata, where=describe_rows(source, rows))
+        windows.append(window)
+    return np.stack(windows)
+
+
+def read_series(name: str, metadata: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Reads every row of one CSV of readings, and its target as observed.
+
+    The rows are read, checked and encoded as :func:`read_windows` reads a window's
+    (missing readings forward-filled), over the whole file.
+
+    Args:
+        name: A CSV path.
+        metadata: The run's data metadata.
+
+    Returns:
+        ``(rows, target)``: float32 ``[n, features]`` in raw units, and float64 ``[n]``
+        the target column as observed, NaN where its cell is missing.
+
+    Raises:
+        ValueError: As :func:`read_windows`, for any row of the file.
+
+    Example:
+        >>> rows, target = read_series("last_month.csv", metadata)  # doctest: +SKIP
+    """
+    columns, lines, source = _read_table(name, metadata, metadata["input_width"])
+    rows = encode_columns(columns, metadata, source=source, lines=lines, refuse_unseen=True)
+    check_normalizable(rows, metadata, where=describe_rows(source, lines))
+    observed = [str(cell).strip() not in MISSING_VALUES for cell in columns[metadata["target"]]]
+    target = np.where(observed, rows[:, metadata["target_index"]], np.nan).astype("float64")
+    return rows, target
+
+
+def _read_table(name: str, metadata: dict[str, Any], width: int):
+    """The CSV's columns the model reads, each row's line, and its name for errors."""
     needed = list(
         dict.fromkeys(name for spec in metadata["columns"] for name in source_columns(spec))
     )
@@ -65,20 +112,13 @@ def read_windows(inputs: Sequence[str], metadata: dict[str, Any], shape) -> np.n
             )
         return needed
 
-    windows = []
-    for name in inputs:
-        text = read_input_text(name, expected="a UTF-8 CSV of readings with a header row")
-        source = f"input {name!r}"
-        table, lines = read_csv_table(
-            io.StringIO(text, newline=None), source, functools.partial(select, name=name)
+    text = read_input_text(name, expected="a UTF-8 CSV of readings with a header row")
+    source = f"input {name!r}"
+    table, lines = read_csv_table(
+        io.StringIO(text, newline=None), source, functools.partial(select, name=name)
+    )
+    if len(lines) < width:
+        raise ValueError(
+            f"input {name!r} has {len(lines)} rows; expected at least input_width={width}"
         )
-        if len(lines) < width:
-            raise ValueError(
-                f"input {name!r} has {len(lines)} rows; expected at least input_width={width}"
-            )
-        columns = {column: cells[-width:] for column, cells in table.items()}
-        rows = lines[-width:]
-        window = encode_columns(columns, metadata, source=source, lines=rows, refuse_unseen=True)
-        check_normalizable(window, metadata, where=describe_rows(source, rows))
-        windows.append(window)
-    return np.stack(windows)
+    return table, lines, source

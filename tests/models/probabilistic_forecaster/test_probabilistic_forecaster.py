@@ -201,3 +201,48 @@ def test_backtest_of_a_run_without_it_names_the_models_that_have_it(trained_run)
     code, _, err = cli("backtest", str(trained_run("lstm").run_dir))
     assert code == 2
     assert "model 'lstm' has no 'backtest'; models with 'backtest': probabilistic_forecaster" in err
+
+
+def test_forecast_calibrates_the_last_window_over_the_files_history(run, shared_data, tmp_path):
+    from rnn_zoo.forecast import forecast
+    from rnn_zoo.online_calibration import track_quantiles
+    from rnn_zoo.rolling import rolling_forecasts
+
+    file = write_slice(shared_data, tmp_path, 400)
+    plain = forecast(run.run_dir, file, calibration="none")
+    online = forecast(run.run_dir, file, step_size=0.05)
+    code, out, _ = cli("predict", str(run.run_dir), file)
+    assert code == 0 and plain["as_trained"] == plain["quantiles"] == online["as_trained"]
+    np.testing.assert_allclose(np.asarray(plain["quantiles"])[:, 2], json.loads(out)["median"])
+    # what the backtest's code gives for the same rows and the readings that followed
+    module, _ = load_serving_module(run.run_dir)
+    from rnn_zoo.data.window_reader import read_series
+
+    rows, target = read_series(file, module.metadata)
+    origins = np.arange(23, 400)
+    quantiles, levels = rolling_forecasts(module, {"rows": rows}, origins, 24)
+    expected = track_quantiles(quantiles, levels, origins, target, 0.05)[-1]
+    np.testing.assert_allclose(online["quantiles"], expected)
+    assert not np.allclose(online["quantiles"], plain["quantiles"])
+    assert online["origins"] == 377 and online["feedbacks"][0] == np.isfinite(target[24:]).sum()
+
+
+def test_forecast_prints_each_hour_and_refuses_bad_options_before_reading(
+    run, shared_data, tmp_path
+):
+    file = write_slice(shared_data, tmp_path, 60)
+    code, out, _ = cli("forecast", str(run.run_dir), file)
+    assert code == 0 and len(out.strip().splitlines()) == 26
+    assert out.splitlines()[0].split() == [
+        "hours",
+        "ahead",
+        "q0.1",
+        "q0.25",
+        "q0.5",
+        "q0.75",
+        "q0.9",
+    ]
+    code, out, err = cli(
+        "forecast", str(run.run_dir), str(tmp_path / "absent.csv"), "--step-size", "-1"
+    )
+    assert code == 2 and out == "" and "step_size=-1.0 is out of range" in err
