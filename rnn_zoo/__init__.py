@@ -3,6 +3,9 @@
 The public API is imported lazily: ``import rnn_zoo`` is cheap and builds nothing;
 TensorFlow and Keras load the first time a name below is used. Every registered
 family's factory is a name here (``build_lstm``, ...), found through the registry.
+Once Keras is imported, by anything, rnn_zoo's layers, losses and metrics are
+registered with it (:mod:`rnn_zoo.keras_objects`), so ``keras.saving.load_model``
+reads a saved rnn_zoo model after a plain ``import rnn_zoo``.
 
 Example:
     >>> from rnn_zoo import build_lstm, list_models
@@ -14,11 +17,16 @@ from __future__ import annotations
 
 import importlib
 
+from rnn_zoo.keras_objects import register_when_keras_is_imported
+
 __version__ = "0.1.0"
 
 _REGISTRY_NAMES = ("list_models", "get_model", "get_spec")
 
 __all__ = ["__version__", *_REGISTRY_NAMES]
+
+
+register_when_keras_is_imported()
 
 
 def _factories() -> dict:
