@@ -70,6 +70,11 @@ class _CheckAfterImport(importlib.abc.Loader):
     def __init__(self, loader):
         self.loader = loader
 
+    def __getattr__(self, name):
+        # Everything else (get_code for ``python -m``, get_resource_reader, ...) is
+        # the wrapped loader's.
+        return getattr(self.loader, name)
+
     def create_module(self, spec):
         return self.loader.create_module(spec)
 

@@ -177,8 +177,12 @@ def score_forecasts(
             ``online_coverage_<width>``; ``None`` (default) for none.
 
     Returns:
-        One row per horizon: ``horizon``, ``count`` and the figures of the module
-        docstring.
+        One row per horizon that has an observed target (a span ending less than a
+        day before the data's end has no row for the horizons past it): ``horizon``,
+        ``count`` and the figures of the module docstring.
+
+    Raises:
+        ValueError: If no horizon has an observed target.
 
     Example:
         >>> rows = score_forecasts(quantiles, levels, bundle.series, origins, metadata)
@@ -195,6 +199,8 @@ def score_forecasts(
         inside = hours < len(target)
         truth = np.where(inside, target[np.minimum(hours, len(target) - 1)], np.nan)
         known = ~np.isnan(truth)
+        if not known.any():
+            continue  # no target of this horizon observed in the span
         truth = truth[known]
         days_back = DAY * math.ceil(horizon / DAY)
         row = {"horizon": horizon, "count": int(known.sum())}
@@ -210,6 +216,11 @@ def score_forecasts(
         climate = by_hour[(origin_hours[known] + horizon) % DAY]
         row["climatology_pinball"] = float(pinball(truth, climate, levels).mean())
         table.append(row)
+    if not table:
+        raise ValueError(
+            f"none of the {len(origins)} forecast origins has an observed target at any "
+            "horizon; expected a span of hours where the target was measured"
+        )
     return table
 
 

@@ -190,3 +190,27 @@ def test_a_bad_calibration_is_refused_before_any_forecast(bundle, options, messa
 
     with pytest.raises(ValueError, match=message):
         score_origins(Unused(), bundle, **options)
+
+
+def test_a_span_at_the_end_scores_only_the_horizons_it_observes(bundle):
+    import warnings
+
+    hours = bundle.metadata["rows"]["test"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no mean of an empty slice
+        table, *_ = score_origins(LastValue(1.0), bundle, hours - 3)
+    assert [row["horizon"] for row in table] == [1, 2, 3]
+    assert [row["count"] for row in table] == [3, 2, 1]
+    assert "mae_6h" not in summarize(table) and "mae_1h" in summarize(table)
+
+
+def test_a_span_without_any_observed_target_is_refused(bundle):
+    from rnn_zoo.rolling import score_forecasts
+
+    series = dict(bundle.series)
+    origins = span_origins(series, bundle.metadata, 10, 12)
+    series["target"] = series["target"].copy()
+    series["target"][origins[0] + 1 :] = np.nan
+    quantiles = np.zeros((len(origins), HORIZONS, len(LEVELS)))
+    with pytest.raises(ValueError, match="none of the 2 forecast origins has an observed"):
+        score_forecasts(quantiles, LEVELS, series, origins, bundle.metadata)
