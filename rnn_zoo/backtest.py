@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from rnn_zoo.files import write_text_atomically
-from rnn_zoo.online_calibration import DEFAULT_STEP_SIZE
-from rnn_zoo.rolling import CALIBRATIONS, check_span, score_origins
-from rnn_zoo.validation import check_choice, check_float, check_int
+from rnn_zoo.online_calibration import DEFAULT_STEP_SIZE, check_calibration
+from rnn_zoo.rolling import check_span, score_origins
+from rnn_zoo.validation import check_int
 
 BACKTEST_CSV = "backtest.csv"
 BACKTEST_PNG = "backtest.png"
@@ -91,8 +91,7 @@ def backtest(
     from rnn_zoo.training.prepare import load_registered_data
 
     check_int("start", start, minimum=0)
-    check_choice("calibration", calibration, CALIBRATIONS)
-    check_float("step_size", step_size, minimum=0.0, include_minimum=False)
+    check_calibration(calibration, step_size)
     if stop is not None:
         check_int("stop", stop, minimum=start + 1)
     week = start if week is None else check_int("week", week, minimum=start)

@@ -28,8 +28,7 @@ from rnn_zoo.limits import (
     MAX_SEED,
     MAX_STREAMS,
 )
-from rnn_zoo.online_calibration import DEFAULT_STEP_SIZE
-from rnn_zoo.rolling import CALIBRATIONS
+from rnn_zoo.online_calibration import CALIBRATIONS, DEFAULT_STEP_SIZE
 from rnn_zoo.runtimes import FORMATS
 
 EXIT_USAGE = 2

@@ -17,9 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from rnn_zoo.online_calibration import DEFAULT_STEP_SIZE, track_quantiles
-from rnn_zoo.rolling import CALIBRATIONS, rolling_forecasts
-from rnn_zoo.validation import check_choice, check_float
+from rnn_zoo.online_calibration import DEFAULT_STEP_SIZE, check_calibration, track_quantiles
+from rnn_zoo.rolling import rolling_forecasts
 
 
 def forecast(
@@ -66,8 +65,7 @@ def forecast(
     from rnn_zoo.registry import get_spec
     from rnn_zoo.runs import read_config
 
-    check_choice("calibration", calibration, CALIBRATIONS)
-    check_float("step_size", step_size, minimum=0.0, include_minimum=False)
+    check_calibration(calibration, step_size)
     get_spec(read_config(run_dir)["model"]).get_verb("forecast")
     module, _ = load_serving_module(run_dir, safe_mode=safe_mode)
     metadata = module.metadata

@@ -26,10 +26,31 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rnn_zoo.validation import check_float
+from rnn_zoo.validation import check_choice, check_float
 
 DEFAULT_STEP_SIZE = 0.005
 """Offset change per feedback, in log(1 + µg/m³); chosen on the validation year."""
+
+CALIBRATIONS = ("online", "none")
+"""``"online"``: quantiles tracked by :func:`track_quantiles`; ``"none"``: as trained."""
+
+
+def check_calibration(calibration: str, step_size: float) -> None:
+    """Checks a calibration choice and its step size, before any work.
+
+    Args:
+        calibration: One of :data:`CALIBRATIONS`.
+        step_size: The tracking's step size, a finite number > 0.
+
+    Raises:
+        ValueError: Naming the bad value and what is accepted.
+        TypeError: If ``step_size`` is not a number.
+
+    Example:
+        >>> check_calibration("online", 0.005)
+    """
+    check_choice("calibration", calibration, CALIBRATIONS)
+    check_float("step_size", step_size, minimum=0.0, include_minimum=False)
 
 
 def track_quantiles(

@@ -34,11 +34,10 @@ from typing import Any
 import numpy as np
 
 from rnn_zoo.blocks.levels import central_intervals
-from rnn_zoo.online_calibration import DEFAULT_STEP_SIZE, track_quantiles
-from rnn_zoo.validation import check_choice, check_float, check_int
+from rnn_zoo.online_calibration import DEFAULT_STEP_SIZE, check_calibration, track_quantiles
+from rnn_zoo.validation import check_int
 
 DAY = 24
-CALIBRATIONS = ("online", "none")
 _CHUNK = 1024  # windows per serving call
 
 
@@ -319,8 +318,7 @@ def score_origins(
         >>> table[5]["coverage_80"], table[5]["online_coverage_80"]  # doctest: +SKIP
         (0.76, 0.79)
     """
-    check_choice("calibration", calibration, CALIBRATIONS)
-    check_float("step_size", step_size, minimum=0.0, include_minimum=False)
+    check_calibration(calibration, step_size)
     if bundle.series is None:
         raise ValueError(
             f"the {bundle.name!r} data keeps no raw series rows (DataBundle.series); a "
