@@ -15,6 +15,10 @@ file records (the runs of an earlier recipe, candidates not adopted).
     .venv/bin/python benchmarks/quality.py gru_classifier --seeds 0
     .venv/bin/python benchmarks/quality.py text_generator --seeds 0
     .venv/bin/python benchmarks/quality.py text_generator --seeds 1 2 --add
+    .venv/bin/python benchmarks/quality.py text_generator --precision mixed_bfloat16
+
+A precision other than float32 (``--precision``, any choice ``rnn-zoo train`` takes)
+writes quality_<name>_<precision>.json, so its runs are never averaged with float32's.
 """
 
 from __future__ import annotations
@@ -26,12 +30,15 @@ import tempfile
 
 from harness import RESULTS, earlier_seeds, machine, mean_and_std, other_records, source_commit
 
+from rnn_zoo.device import PRECISIONS
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--epochs", type=int, help="override the recipe (not the default)")
+    parser.add_argument("--precision", default="float32", choices=PRECISIONS)
     parser.add_argument(
         "--add", action="store_true", help="keep the other seeds' runs already in the results"
     )
@@ -42,17 +49,27 @@ def main() -> None:
 
     spec = get_spec(args.name)
     recipe = {**spec.recipe.to_dict(), **({"epochs": args.epochs} if args.epochs else {})}
+    results_name = f"quality_{args.name}" + (
+        "" if args.precision == "float32" else f"_{args.precision}"
+    )
     recorded = {
+        **({} if args.precision == "float32" else {"precision": args.precision}),
         "recipe": recipe,
         "data_options": spec.data_options,
         "model_arguments": spec.factory_arguments(),
     }
-    earlier = earlier_seeds(f"quality_{args.name}", recorded, args.seeds) if args.add else []
+    earlier = earlier_seeds(results_name, recorded, args.seeds) if args.add else []
     runs = []
     commit, this_machine = source_commit(), machine()
     with tempfile.TemporaryDirectory() as output_dir:
         for seed in args.seeds:
-            result = train(args.name, seed=seed, epochs=args.epochs, output_dir=output_dir)
+            result = train(
+                args.name,
+                seed=seed,
+                epochs=args.epochs,
+                precision=args.precision,
+                output_dir=output_dir,
+            )
             runs.append(
                 {
                     "seed": seed,
@@ -80,9 +97,9 @@ def main() -> None:
         "test_summary": summary,
     }
     if args.add:
-        report.update(other_records(f"quality_{args.name}", report))
+        report.update(other_records(results_name, report))
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"quality_{args.name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / f"{results_name}.json").write_text(json.dumps(report, indent=2) + "\n")
     print(
         f"| {args.name} | seeds {[run['seed'] for run in runs]} | "
         + " | ".join(
