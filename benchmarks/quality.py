@@ -17,8 +17,10 @@ file records (the runs of an earlier recipe, candidates not adopted).
     .venv/bin/python benchmarks/quality.py text_generator --seeds 1 2 --add
     .venv/bin/python benchmarks/quality.py text_generator --precision mixed_bfloat16
 
-A precision other than float32 (``--precision``, any choice ``rnn-zoo train`` takes)
-writes quality_<name>_<precision>.json, so its runs are never averaged with float32's.
+The precision is the entry's own unless ``--precision`` (any choice ``rnn-zoo train``
+takes) says otherwise; ``"auto"`` is resolved on this machine first. A run that trains
+in anything but float32 writes quality_<name>_<precision>.json, so its runs are never
+averaged with float32's.
 """
 
 from __future__ import annotations
@@ -38,22 +40,22 @@ def main() -> None:
     parser.add_argument("name")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--epochs", type=int, help="override the recipe (not the default)")
-    parser.add_argument("--precision", default="float32", choices=PRECISIONS)
+    parser.add_argument("--precision", choices=PRECISIONS, help="default: the entry's own")
     parser.add_argument(
         "--add", action="store_true", help="keep the other seeds' runs already in the results"
     )
     args = parser.parse_args()
 
+    from rnn_zoo.device import resolve_precision
     from rnn_zoo.registry import get_spec
     from rnn_zoo.training import train
 
     spec = get_spec(args.name)
+    precision = resolve_precision(args.precision or spec.precision)
     recipe = {**spec.recipe.to_dict(), **({"epochs": args.epochs} if args.epochs else {})}
-    results_name = f"quality_{args.name}" + (
-        "" if args.precision == "float32" else f"_{args.precision}"
-    )
+    results_name = f"quality_{args.name}" + ("" if precision == "float32" else f"_{precision}")
     recorded = {
-        **({} if args.precision == "float32" else {"precision": args.precision}),
+        **({} if precision == "float32" else {"precision": precision}),
         "recipe": recipe,
         "data_options": spec.data_options,
         "model_arguments": spec.factory_arguments(),
@@ -67,7 +69,7 @@ def main() -> None:
                 args.name,
                 seed=seed,
                 epochs=args.epochs,
-                precision=args.precision,
+                precision=precision,
                 output_dir=output_dir,
             )
             runs.append(

@@ -46,6 +46,10 @@ def test_list_shows_every_model_with_dataset_and_parameters(capsys):
     assert "fashion_mnist" in out and "101,770" in out and "3,724,097" in out
     text_generator_row = next(line for line in out.splitlines() if line.startswith("text_gen"))
     assert "adam lr=0.002 cosine 15ep bs=64" in text_generator_row
+    for name in list_models():
+        row = next(line for line in out.splitlines() if line.startswith(name + " "))
+        precision = get_spec(name).precision
+        assert (f"precision={precision}" in row) == (precision != "float32"), row
 
 
 @pytest.mark.parametrize("name", list_models())

@@ -54,7 +54,7 @@ def test_the_defaults_are_documented_ones():
     assert (options.verbose, options.device, options.precision, options.strategy) == (
         "auto",
         "auto",
-        "float32",
+        None,
         "default",
     )
     assert options.epochs is options.early_stopping_patience is options.data_options is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -200,6 +201,15 @@ def test_device_precision_and_strategy_are_recorded(series, tmp_path):
     assert result.model.get_layer("lstm_1").dtype_policy.name == "mixed_bfloat16"
     assert result.model.output.dtype == "float32"
     assert np.isfinite(result.test_metrics["loss"])
+
+
+@pytest.mark.parametrize("asked, trained", [(None, "mixed_bfloat16"), ("float32", "float32")])
+def test_the_entry_precision_applies_unless_another_is_asked(series, tmp_path, asked, trained):
+    spec = dataclasses.replace(get_spec("lstm"), precision="mixed_bfloat16")
+    result = train(spec, series, epochs=1, output_dir=tmp_path, verbose=0, precision=asked)
+    assert json.loads(result.metrics_path.read_text())["precision"] == trained
+    assert json.loads((result.run_dir / "run.json").read_text())["config"]["precision"] == trained
+    assert result.model.get_layer("lstm_1").dtype_policy.name == trained
 
 
 @pytest.mark.parametrize(

@@ -46,10 +46,11 @@ class TrainOptions:
             The custom loop prints one line per epoch.
         device: ``"auto"`` (GPU 0 if any, else CPU), ``"cpu"``, ``"gpu"`` or
             ``"gpu:N"``; see :func:`rnn_zoo.device.select_device`.
-        precision: ``"float32"`` (default), ``"mixed_float16"`` (GPU; loss scaling in
-            the custom loop), ``"mixed_bfloat16"`` or ``"auto"`` (bfloat16 where the
-            hardware has bfloat16 matrix units); see
-            :func:`rnn_zoo.device.resolve_precision`. Outputs stay float32.
+        precision: ``"float32"``, ``"mixed_float16"`` (GPU; loss scaling in the custom
+            loop), ``"mixed_bfloat16"`` or ``"auto"`` (bfloat16 where the hardware has
+            bfloat16 matrix units); see :func:`rnn_zoo.device.resolve_precision`.
+            ``None`` (default) takes the registry entry's ``precision`` (``"float32"``
+            for a model outside the registry). Outputs stay float32.
         strategy: ``"default"`` (one device), ``"mirrored"`` (all local GPUs, or
             logical CPUs) or ``"multi_worker"`` (from ``TF_CONFIG``; custom loop only);
             see :func:`rnn_zoo.device.make_strategy`.
@@ -79,7 +80,7 @@ class TrainOptions:
     steps_per_epoch: int | None = None
     verbose: int | str = "auto"
     device: str = "auto"
-    precision: str = "float32"
+    precision: str | None = None
     strategy: str = "default"
 
     def __post_init__(self):
@@ -94,7 +95,8 @@ class TrainOptions:
             if getattr(self, name) is not None:
                 check_int(name, getattr(self, name))
         check_bool("tensorboard", self.tensorboard)
-        check_choice("precision", self.precision, PRECISIONS)
+        if self.precision is not None:
+            check_choice("precision", self.precision, PRECISIONS)
         check_choice("strategy", self.strategy, STRATEGIES)
 
 

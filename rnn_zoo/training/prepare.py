@@ -395,6 +395,8 @@ def prepare(model_or_name, data: DataBundle | None, options: TrainOptions) -> Pr
         >>> run = prepare("lstm", None, TrainOptions(epochs=1))  # doctest: +SKIP
     """
     spec = _resolve_spec(model_or_name, data)
+    if options.precision is None:
+        options = dataclasses.replace(options, precision=spec.precision if spec else "float32")
     if spec is not None:
         _check_spec_options(spec, options.data_options, options.model_options)
         check_factory_arguments(spec, options.model_options)

@@ -18,15 +18,22 @@ def build_plain_probabilistic_forecaster(model_kwargs):
 
     Returns:
         An uncompiled ``keras.Model`` with the registered model's parameter count, taking
-        ``{"window", "future"}`` and returning ``[batch, 1, horizons, 5]``.
+        ``{"window", "future"}`` and returning ``[batch, 4, horizons, 5]``.
     """
     horizons, levels = model_kwargs["horizons"], 5
     window = keras.Input(model_kwargs["input_shape"], name="window")
     future = keras.Input((horizons, model_kwargs["future_features"]), name="future")
+    # The registered entry's four members: independent encoders and heads.
+    members = [_plain_member(window, future, horizons, levels) for _ in range(4)]
+    quantiles = keras.layers.Concatenate(axis=1)(members)
+    return keras.Model({"window": window, "future": future}, quantiles)
+
+
+def _plain_member(window, future, horizons, levels):
+    """One member: a GRU(32) over the window, its quantiles shifted by the hours ahead."""
     state = keras.layers.GRU(32)(window)
     by_state = keras.layers.Reshape((1, horizons, levels))(
         keras.layers.Dense(horizons * levels)(state)
     )
     by_future = keras.layers.Reshape((1, horizons, levels))(keras.layers.Dense(levels)(future))
-    quantiles = keras.layers.Add()([by_state, by_future])
-    return keras.Model({"window": window, "future": future}, quantiles)
+    return keras.layers.Add()([by_state, by_future])

@@ -213,7 +213,11 @@ def test_forecast_calibrates_the_last_window_over_the_files_history(run, shared_
     online = forecast(run.run_dir, file, step_size=0.05)
     code, out, _ = cli("predict", str(run.run_dir), file)
     assert code == 0 and plain["as_trained"] == plain["quantiles"] == online["as_trained"]
-    np.testing.assert_allclose(np.asarray(plain["quantiles"])[:, 2], json.loads(out)["median"])
+    # float32 tolerance: one window through predict, many through forecast, the members'
+    # mean reduced over batches of different sizes
+    np.testing.assert_allclose(
+        np.asarray(plain["quantiles"])[:, 2], json.loads(out)["median"], rtol=1e-6
+    )
     # what the backtest's code gives for the same rows and the readings that followed
     module, _ = load_serving_module(run.run_dir)
     from rnn_zoo.data.window_reader import read_series
