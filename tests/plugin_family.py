@@ -11,7 +11,8 @@ import numpy as np
 import tensorflow as tf
 
 from rnn_zoo.data.imdb import build_vectorizer
-from rnn_zoo.registry import ModelSpec, Recipe, register
+from rnn_zoo.recipe import Recipe
+from rnn_zoo.registry import ModelSpec, register
 from rnn_zoo.serving import ServingModule, read_texts
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rnn_zoo.registry import ModelSpec, Recipe
+from rnn_zoo.recipe import Recipe
+from rnn_zoo.registry import ModelSpec
 
 
 def record_arguments(units: int = 4, num_layers: int = 1, dropout: float = 0.0):

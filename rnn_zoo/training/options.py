@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from rnn_zoo.device import PRECISIONS, STRATEGIES
-from rnn_zoo.registry import Recipe
+from rnn_zoo.recipe import Recipe
 from rnn_zoo.validation import check_bool, check_choice, check_float32, check_int
 
 

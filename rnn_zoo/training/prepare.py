@@ -30,7 +30,8 @@ from rnn_zoo.device import (
     resolve_precision,
     select_device,
 )
-from rnn_zoo.registry import ModelSpec, Recipe, get_spec, list_models
+from rnn_zoo.recipe import Recipe
+from rnn_zoo.registry import ModelSpec, get_spec, list_models
 from rnn_zoo.runs import start_run
 from rnn_zoo.training.options import TrainOptions
 from rnn_zoo.validation import check_choice

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from rnn_zoo.blocks.cell_names import CELL_NAMES
 from rnn_zoo.blocks.levels import DEFAULT_LEVELS
-from rnn_zoo.registry import ModelSpec, PlainTwin, Recipe, register
+from rnn_zoo.recipe import Recipe
+from rnn_zoo.registry import ModelSpec, PlainTwin, register
 
 FAMILY = "rnn_zoo.models.probabilistic_forecaster"
 

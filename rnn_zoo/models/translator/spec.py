@@ -7,7 +7,8 @@ the factory is named by a ``"module:attribute"`` reference, resolved on first us
 from __future__ import annotations
 
 from rnn_zoo.blocks.cell_names import CELL_NAMES
-from rnn_zoo.registry import ModelSpec, PlainTwin, Recipe, register
+from rnn_zoo.recipe import Recipe
+from rnn_zoo.registry import ModelSpec, PlainTwin, register
 
 SPEC = register(
     ModelSpec(
