@@ -18,13 +18,8 @@ train: $(BIN)/rnn-zoo
 lint: $(BIN)/rnn-zoo
 	$(BIN)/ruff check .
 
-# One TensorFlow thread per process: the two pytest workers (and the processes they
-# start) share two cores, and two threads each made them fight over them (BENCHMARKS.md,
-# "Test suite time"). The notebooks, the longest items, go first so no worker ends alone.
-TEST_THREADS = TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1
-
 test: lint
-	$(TEST_THREADS) RNN_ZOO_NOTEBOOK_QUICK=1 $(BIN)/pytest -q -n 2 --durations=15 --nbmake notebooks tests
+	RNN_ZOO_NOTEBOOK_QUICK=1 $(BIN)/pytest -q -n 2 --durations=15 --nbmake tests notebooks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
