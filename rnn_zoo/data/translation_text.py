@@ -70,7 +70,11 @@ class TextNormalizer(tf.Module):
         decomposed = self.table.lookup(chars)
         return tf.where(tf.equal(decomposed, ""), chars, decomposed)
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    # A plain method, not a tf.function: TensorFlow binds a tf.function method to its
+    # instance through a weak reference, and a notebook kernel once traced it with that
+    # reference's holder in place of the normalizer (AttributeError: 'TfMethodTarget'
+    # object has no attribute '_decompose_chars'; tensorflow/tensorflow#50807). Inside
+    # a graph (a dataset map, a serving signature) its ops are traced inline.
     def _decompose(self, strings):
         chars = tf.strings.unicode_split(strings, "UTF-8")
         decomposed = tf.ragged.map_flat_values(self._decompose_chars, chars)
