@@ -32,7 +32,7 @@ import tempfile
 
 from harness import RESULTS, earlier_seeds, machine, mean_and_std, other_records, source_commit
 
-from rnn_zoo.device import PRECISIONS
+from rnn_zoo.device import PRECISIONS, resolve_precision
 
 
 def main() -> None:
@@ -46,7 +46,6 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from rnn_zoo.device import resolve_precision
     from rnn_zoo.registry import get_spec
     from rnn_zoo.training import train
 
