@@ -58,6 +58,38 @@ def trained_run(shared_data, tmp_path_factory):
     return run
 
 
+@pytest.fixture(scope="session")
+def served(trained_run, tmp_path_factory):
+    """``served(name)``: ``(module, export directory)`` of ``trained_run(name)``, once."""
+    from rnn_zoo.export import export_saved_model, load_serving_module
+
+    cache = {}
+
+    def get(name: str):
+        if name not in cache:
+            run_dir = trained_run(name).run_dir
+            export = export_saved_model(run_dir, output_dir=tmp_path_factory.mktemp("exports"))
+            cache[name] = (load_serving_module(run_dir)[0], export)
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def loaded(served):
+    """``loaded(name)``: the SavedModel of ``served(name)``, loaded by TensorFlow once."""
+    import tensorflow as tf
+
+    cache = {}
+
+    def get(name: str):
+        if name not in cache:
+            cache[name] = tf.saved_model.load(str(served(name)[1]))
+        return cache[name]
+
+    return get
+
+
 @pytest.fixture
 def layers_built():
     """``with layers_built() as built:`` records the layers a block creates."""

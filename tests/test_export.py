@@ -1,9 +1,8 @@
-"""Exports loaded in a fresh Python process that never imports rnn_zoo."""
+"""Exports loaded in another Python process that never imports rnn_zoo (``clean_python``)."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from clean_python import run_clean
 from tensorflow.core.framework import types_pb2
 
 from rnn_zoo import get_model, list_models
@@ -33,19 +33,12 @@ assert "rnn_zoo" not in sys.modules, "the export must not need rnn_zoo"
 """
 
 
-def call_in_fresh_process(export: Path, signature: str, inputs: dict, folder: Path) -> dict:
+def call_in_clean_process(export: Path, signature: str, inputs: dict, folder: Path) -> dict:
     folder.mkdir()
     for name, value in inputs.items():
         np.save(folder / f"{name}.npy", value, allow_pickle=True)
     (folder / "arguments.json").write_text(json.dumps(sorted(inputs)))
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    subprocess.run(
-        [sys.executable, "-c", CALL_EXPORT, str(export), signature, str(folder)],
-        check=True,
-        env=env,
-        cwd=folder,
-        capture_output=True,
-    )
+    run_clean(CALL_EXPORT, export, signature, folder, cwd=folder, check=True, text=False)
     names = json.loads((folder / "outputs.json").read_text())
     return {name: np.load(folder / f"out_{name}.npy", allow_pickle=True) for name in names}
 
@@ -58,7 +51,7 @@ def test_export_answers_raw_inputs_in_another_process(name, trained_run, tmp_pat
     module, _ = load_serving_module(result.run_dir)
     inputs = module.example_inputs()
     expected = module.signatures()[module.signature_name](**inputs)
-    outputs = call_in_fresh_process(export, module.signature_name, inputs, tmp_path / "call")
+    outputs = call_in_clean_process(export, module.signature_name, inputs, tmp_path / "call")
     assert set(outputs) == set(expected)
     for key, value in expected.items():
         value = np.asarray(value.numpy())
@@ -75,9 +68,8 @@ def input_dtypes(function) -> set[str]:
 
 
 @pytest.mark.parametrize("name", list_models())
-def test_saved_model_cli_lists_the_documented_signature(name, trained_run, tmp_path):
-    run_dir = trained_run(name).run_dir
-    export = export_saved_model(run_dir, output_dir=tmp_path)
+def test_saved_model_cli_lists_the_documented_signature(name, served):
+    module, export = served(name)
     shown = subprocess.run(
         [
             str(Path(sys.executable).with_name("saved_model_cli")),
@@ -90,7 +82,6 @@ def test_saved_model_cli_lists_the_documented_signature(name, trained_run, tmp_p
         capture_output=True,
         text=True,
     ).stdout
-    module, _ = load_serving_module(run_dir)
     for signature in module.signatures():
         assert f"signature_def['{signature}']" in shown
     dtypes = input_dtypes(module.signatures()["serving_default"])

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import importlib
 import json
-import subprocess
 import sys
 
 import numpy as np
 import pytest
+from clean_python import run_clean
 
 from rnn_zoo import get_spec, list_models
 from rnn_zoo.export import export_saved_model
@@ -48,12 +48,7 @@ def test_a_family_in_one_file_trains_exports_and_predicts(plugin_family, shared_
     reviews = ["A fine, warm film.", "Dull and long."]
     predicted = [row["probability"] for row in predict(result.run_dir, reviews)]
     export = export_saved_model(result.run_dir, output_dir=tmp_path / "exports")
-    shown = subprocess.run(
-        [sys.executable, "-c", CALL, str(export), json.dumps(reviews)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    shown = run_clean(CALL, export, json.dumps(reviews), check=True).stdout
     np.testing.assert_allclose(json.loads(shown.splitlines()[-1]), predicted, rtol=1e-5)
     assert all(0 < value < 1 for value in predicted)
 

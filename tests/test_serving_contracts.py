@@ -15,10 +15,9 @@ import pytest
 import tensorflow as tf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_export import call_in_fresh_process
+from test_export import call_in_clean_process
 
 from rnn_zoo import list_models
-from rnn_zoo.export import export_saved_model, load_serving_module
 from rnn_zoo.serving import BATCH_BUCKETS, ServingModule, call_in_buckets, graph_check, pad_rows
 
 FUZZ = settings(
@@ -26,21 +25,6 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-
-
-@pytest.fixture(scope="session")
-def served(trained_run, tmp_path_factory):
-    """``served(name)``: ``(module, export directory)`` of a briefly trained run, once."""
-    cache = {}
-
-    def get(name: str):
-        if name not in cache:
-            run_dir = trained_run(name).run_dir
-            export = export_saved_model(run_dir, output_dir=tmp_path_factory.mktemp("exports"))
-            cache[name] = (load_serving_module(run_dir)[0], export)
-        return cache[name]
-
-    return get
 
 
 def main_specs(module: ServingModule) -> dict[str, tf.TensorSpec]:
@@ -95,7 +79,7 @@ def test_an_empty_batch_gives_empty_outputs_in_another_process(name, served, tmp
     module, export = served(name)
     inputs = empty_batch(module)
     expected = module.signatures()[module.signature_name](**inputs)
-    outputs = call_in_fresh_process(export, module.signature_name, inputs, tmp_path / "call")
+    outputs = call_in_clean_process(export, module.signature_name, inputs, tmp_path / "call")
     assert set(outputs) == set(expected)
     batched = any(is_batched(spec) for spec in main_specs(module).values())
     for key, value in expected.items():
@@ -113,7 +97,7 @@ def test_a_wrong_shape_is_refused_by_the_signature_in_another_process(name, serv
     inputs = module.example_inputs()
     wrong = np.expand_dims(inputs[argument], -1)  # one axis too many
     failed = refusal(
-        lambda: call_in_fresh_process(
+        lambda: call_in_clean_process(
             export, module.signature_name, {**inputs, argument: wrong}, tmp_path / "call"
         )
     )
@@ -127,9 +111,9 @@ def test_a_wrong_shape_is_refused_by_the_signature_in_another_process(name, serv
 @pytest.mark.parametrize("name", list_models())
 @FUZZ
 @given(data=st.data())
-def test_any_wrong_shape_is_refused_before_the_graph_runs(name, served, data):
-    module, export = served(name)
-    signature = tf.saved_model.load(str(export)).signatures[module.signature_name]
+def test_any_wrong_shape_is_refused_before_the_graph_runs(name, served, loaded, data):
+    module, _ = served(name)
+    signature = loaded(name).signatures[module.signature_name]
     specs = main_specs(module)
     argument = data.draw(st.sampled_from(sorted(specs)))
     spec = specs[argument]

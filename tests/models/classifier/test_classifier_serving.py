@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from clean_python import run_clean
 
 from rnn_zoo import build_gru_classifier
 from rnn_zoo.data.imdb import build_vectorizer
@@ -51,12 +50,7 @@ def test_a_four_class_classifier_exports_probabilities_and_class_names(tmp_path)
         model, tmp_path / "clf", metadata=four_class_metadata(), spec="gru_classifier"
     )
     texts = ["A wonderful film", "dull , long and the acting", "film"]
-    shown = subprocess.run(
-        [sys.executable, "-c", LOAD_AND_CALL, str(export), json.dumps(texts)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    shown = run_clean(LOAD_AND_CALL, export, json.dumps(texts), check=True).stdout
     outputs = json.loads(shown.splitlines()[-1])
     probabilities = np.array(outputs["probabilities"])
     vectorizer = build_vectorizer(VOCABULARY, 12)

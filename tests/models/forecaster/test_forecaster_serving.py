@@ -11,11 +11,11 @@ import pytest
 import tensorflow as tf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_export import call_in_fresh_process
+from test_export import call_in_clean_process
 
 from rnn_zoo import get_model
 from rnn_zoo.data.scaling import denormalize_target, normalize
-from rnn_zoo.export import export_saved_model, load_serving_module
+from rnn_zoo.export import load_serving_module
 from rnn_zoo.models.forecaster.serving import ForecasterServing
 
 
@@ -53,14 +53,13 @@ def test_a_window_with_nan_or_infinity_is_refused_naming_window_and_feature(trai
     assert "expected finite readings" in message
 
 
-def test_the_saved_model_refuses_a_nan_weather_column_in_another_process(trained_run, tmp_path):
-    module, run_dir = load_forecaster(trained_run)
-    export = export_saved_model(run_dir, output_dir=tmp_path / "export")
+def test_the_saved_model_refuses_a_nan_weather_column_in_another_process(served, tmp_path):
+    module, export = served("lstm")
     windows = module.example_inputs()["windows"].copy()
     column = module.metadata["features"].index("DEWP")
     windows[1, 5, column] = np.nan
     with pytest.raises(subprocess.CalledProcessError) as caught:
-        call_in_fresh_process(export, "serving_default", {"windows": windows}, tmp_path / "call")
+        call_in_clean_process(export, "serving_default", {"windows": windows}, tmp_path / "call")
     assert caught.value.returncode == 1
     stderr = caught.value.stderr.decode()
     assert "InvalidArgumentError" in stderr

@@ -10,9 +10,9 @@ import pytest
 import tensorflow as tf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_export import call_in_fresh_process
+from test_export import call_in_clean_process
 
-from rnn_zoo.export import export_saved_model, load_serving_module
+from rnn_zoo.export import load_serving_module
 from rnn_zoo.limits import MAX_GENERATED_CHARS
 from rnn_zoo.models.text_generator.generation import CharGenerator, generate_text
 
@@ -45,13 +45,11 @@ def test_next_char_logits_match_the_model(trained_run):
     np.testing.assert_allclose(served.numpy(), expected.numpy(), atol=1e-5)
 
 
-def test_the_saved_model_refuses_num_chars_over_the_cap_without_aborting(trained_run, tmp_path):
-    run_dir = trained_run("text_generator").run_dir
-    export = export_saved_model(run_dir, output_dir=tmp_path / "export")
-    module, _ = load_serving_module(run_dir)
+def test_the_saved_model_refuses_num_chars_over_the_cap_without_aborting(served, tmp_path):
+    module, export = served("text_generator")
     arguments = {**module.example_inputs(), "num_chars": np.int32(2_000_000_000)}
     with pytest.raises(subprocess.CalledProcessError) as caught:
-        call_in_fresh_process(export, "generate", arguments, tmp_path / "call")
+        call_in_clean_process(export, "generate", arguments, tmp_path / "call")
     assert caught.value.returncode == 1, "the process must raise, not abort (bad_alloc)"
     stderr = caught.value.stderr.decode()
     assert "InvalidArgumentError" in stderr
