@@ -1,8 +1,11 @@
-"""Shared fixtures: the real datasets beside the checkout, and a fixed seed."""
+"""Shared fixtures: the real datasets beside the checkout, a fixed seed, trained runs."""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import io
+import json
 import os
 from pathlib import Path
 
@@ -25,51 +28,104 @@ def _seed():
     keras.utils.set_random_seed(1234)
 
 
-QUICK_FRACTION = 0.05
+QUICK_TRAINING = ["--epochs", "1", "--steps-per-epoch", "3", "--fraction", "0.05"]
 
 
-@pytest.fixture(scope="session")
-def trained_run(shared_data, tmp_path_factory):
-    """Trains a registered model briefly on a slice of its real data, once per session.
+def session_root(tmp_path_factory) -> Path:
+    """A folder shared by every test worker of this session (pytest-xdist or not)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
-    Recurrent models get 16 units so the whole registry trains in seconds; the run
-    directory is the real one `train` writes.
+
+@contextlib.contextmanager
+def exclusive(lock_path: Path):
+    """Holds an exclusive lock on ``lock_path`` across the session's worker processes."""
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+class TrainedRuns:
+    """``trained_run(name)``: a registered model trained briefly by ``rnn-zoo train``.
+
+    Each model is trained once per test session on a slice of its real data, by the
+    command line's main job (train, evaluate, plot, export), recurrent models with 16
+    units so that the whole registry trains in seconds. The first test worker to ask for
+    a model trains it; the others load its finished run directory.
     """
-    from rnn_zoo.registry import get_spec
-    from rnn_zoo.training import train
 
-    runs = {}
+    def __init__(self, root: Path, shared_data: Path):
+        self.root = root
+        self.shared_data = shared_data
+        self.results = {}
 
-    def run(name: str):
-        if name not in runs:
-            small = {"units": 16} if "units" in get_spec(name).factory_arguments() else {}
-            runs[name] = train(
-                name,
-                epochs=1,
-                steps_per_epoch=3,
-                data_dir=shared_data,
-                data_options={"fraction": QUICK_FRACTION},
-                model_options=small,
-                output_dir=tmp_path_factory.mktemp("runs"),
-                verbose=0,
-            )
-        return runs[name]
+    def __call__(self, name: str):
+        if name not in self.results:
+            finished = self.root / f"{name}.run_dir"
+            with exclusive(self.root / f"{name}.lock"):
+                if not finished.exists():
+                    finished.write_text(str(self.train(name)))
+            self.results[name] = self.load(Path(finished.read_text()))
+        return self.results[name]
 
-    return run
+    def printed(self, name: str) -> str:
+        """What ``rnn-zoo train NAME`` printed."""
+        self(name)
+        return (self.root / f"{name}.out").read_text()
+
+    def export(self, name: str) -> Path:
+        """The SavedModel that ``rnn-zoo train NAME`` exported."""
+        return self(name).run_dir.parent / "1"
+
+    def train(self, name: str) -> Path:
+        from rnn_zoo.cli import main
+        from rnn_zoo.registry import get_spec
+
+        small = ["--set", "units=16"] if "units" in get_spec(name).factory_arguments() else []
+        arguments = ["train", name, *QUICK_TRAINING, *small]
+        folders = ["--data-dir", str(self.shared_data), "--output-dir", str(self.root)]
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            code = main([*arguments, *folders])
+        (self.root / f"{name}.out").write_text(printed.getvalue())
+        assert code == 0, f"rnn-zoo {' '.join(arguments)} exited {code}:\n{printed.getvalue()}"
+        return (self.root / name / "latest").resolve()
+
+    @staticmethod
+    def load(run_dir: Path):
+        from rnn_zoo.runs import load_run, read_history
+        from rnn_zoo.training import TrainResult
+
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        return TrainResult(
+            model=load_run(run_dir).model,
+            history=read_history(run_dir),
+            test_metrics=metrics["test"],
+            run_dir=run_dir,
+            wall_time=metrics["wall_time_s"],
+            samples_per_second=metrics["samples_per_second"],
+        )
 
 
 @pytest.fixture(scope="session")
-def served(trained_run, tmp_path_factory):
-    """``served(name)``: ``(module, export directory)`` of ``trained_run(name)``, once."""
-    from rnn_zoo.export import export_saved_model, load_serving_module
+def trained_run(shared_data, tmp_path_factory) -> TrainedRuns:
+    """The session's :class:`TrainedRuns`, shared by its test workers."""
+    root = session_root(tmp_path_factory) / "trained_runs"
+    root.mkdir(exist_ok=True)
+    return TrainedRuns(root, shared_data)
+
+
+@pytest.fixture(scope="session")
+def served(trained_run):
+    """``served(name)``: ``(serving module, export directory)`` of ``trained_run(name)``."""
+    from rnn_zoo.export import load_serving_module
 
     cache = {}
 
     def get(name: str):
         if name not in cache:
-            run_dir = trained_run(name).run_dir
-            export = export_saved_model(run_dir, output_dir=tmp_path_factory.mktemp("exports"))
-            cache[name] = (load_serving_module(run_dir)[0], export)
+            module = load_serving_module(trained_run(name).run_dir)[0]
+            cache[name] = (module, trained_run.export(name))
         return cache[name]
 
     return get

@@ -17,12 +17,6 @@ import pytest
 from rnn_zoo import get_spec, list_models
 from rnn_zoo.cli import main
 
-QUICK = ["--epochs", "1", "--steps-per-epoch", "2", "--fraction", "0.05"]
-
-
-def small_model_flags(name):
-    return ["--set", "units=16"] if "units" in get_spec(name).factory_arguments() else []
-
 
 def rnn_zoo(*args, cwd):
     """Runs the installed console script in a fresh process."""
@@ -53,22 +47,11 @@ def test_list_shows_every_model_with_dataset_and_parameters(capsys):
 
 
 @pytest.mark.parametrize("name", list_models())
-def test_train_writes_a_run_directory_and_an_export(name, shared_data, tmp_path, capsys):
-    code = main(
-        [
-            "train",
-            name,
-            *QUICK,
-            *small_model_flags(name),
-            "--data-dir",
-            str(shared_data),
-            "--output-dir",
-            str(tmp_path),
-        ]
-    )
-    out = capsys.readouterr().out
-    assert code == 0
-    run_dir = (tmp_path / name / "latest").resolve()
+def test_train_writes_a_run_directory_and_an_export(name, trained_run):
+    # The session's trained runs are made by `rnn-zoo train` itself (tests/conftest.py).
+    run_dir = trained_run(name).run_dir
+    out = trained_run.printed(name)
+    assert run_dir == (run_dir.parent / "latest").resolve()
     for file in (
         "model.keras",
         "history.csv",
@@ -81,7 +64,7 @@ def test_train_writes_a_run_directory_and_an_export(name, shared_data, tmp_path,
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["epochs"] == 1 and metrics["model"] == name
     assert f"{name}: test " in out and f"loss {metrics['test']['loss']:.4f}" in out
-    assert (tmp_path / name / "1" / "saved_model.pb").is_file()
+    assert (trained_run.export(name) / "saved_model.pb").is_file()
     assert "\x1b" not in out and "\r" not in out  # one plain line per epoch when not a TTY
 
 
