@@ -96,7 +96,7 @@ def full_context_loss(
     total = 0.0
     for first in range(0, len(inputs), batch_size):
         rows = slice(first, first + batch_size)
-        logits = np.asarray(model(inputs[rows], training=False), np.float64)
+        logits = np.asarray(model.predict_on_batch(inputs[rows]), np.float64)
         log_probabilities = np.take_along_axis(
             _log_softmax(logits), targets[rows][..., None], axis=-1
         )[..., 0]
