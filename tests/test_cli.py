@@ -186,7 +186,11 @@ def test_a_killed_training_resumes_at_the_epoch_it_reached(shared_data, tmp_path
         "--output-dir",
         str(tmp_path),
         "--fraction",
-        "0.5",
+        "0.2",
+        "--steps-per-epoch",
+        "12",
+        "--set",
+        "units=8",
     ]
     first = rnn_zoo(*args, cwd=tmp_path)
     history = None

@@ -83,6 +83,7 @@ def test_same_seed_gives_identical_history(shared_data, tmp_path):
             "lstm",
             epochs=2,
             seed=seed,
+            steps_per_epoch=6,
             output_dir=tmp_path / folder,
             verbose=0,
             data_dir=shared_data,
@@ -142,6 +143,7 @@ def test_evaluate_run_reproduces_the_test_metrics(series, tmp_path, shared_data)
     result = train(
         "lstm",
         epochs=1,
+        steps_per_epoch=4,
         output_dir=tmp_path,
         data_dir=shared_data,
         data_options={"fraction": 0.2},
