@@ -16,7 +16,7 @@ from keras import ops
 from rnn_zoo.blocks.levels import DEFAULT_LEVELS
 from rnn_zoo.validation import check_float, check_levels
 
-__all__ = ["DEFAULT_LEVELS", "EnsemblePinball", "MonotoneQuantiles", "PinballLoss"]
+__all__ = ["DEFAULT_LEVELS", "MonotoneQuantiles", "PinballLoss"]
 
 
 @keras.saving.register_keras_serializable(package="rnn_zoo")
@@ -124,52 +124,4 @@ class PinballLoss(keras.losses.Loss):
             **super().get_config(),
             "levels": list(self.levels),
             "horizon_exponent": self.horizon_exponent,
-        }
-
-
-@keras.saving.register_keras_serializable(package="rnn_zoo")
-class EnsemblePinball(keras.metrics.MeanMetricWrapper):
-    """The pinball loss of the members' averaged quantiles: what serving forecasts.
-
-    :class:`PinballLoss` scores each member of ``[batch, members, horizons, levels]``
-    predictions on its own; this metric scores their mean over the members axis, the
-    quantiles that serving, the backtest and the converted models answer. Predictions
-    of rank 3 (one member) are scored as they are, so it then equals the loss.
-
-    Args:
-        levels: The quantile levels of the predictions' last axis.
-        horizon_exponent: Horizon weights as :class:`PinballLoss` weighs them.
-            Defaults to 1.
-        name: The metric's name. Defaults to ``"ensemble_pinball"``.
-        dtype: The metric's dtype.
-
-    Example:
-        >>> metric = EnsemblePinball(levels=(0.1, 0.5, 0.9), horizon_exponent=0.0)
-        >>> low, high = keras.ops.zeros((1, 2, 3)), 2 * keras.ops.ones((1, 2, 3))
-        >>> float(metric(keras.ops.ones((1, 2)), keras.ops.stack([low, high], axis=1)))
-        0.0
-    """
-
-    def __init__(
-        self,
-        levels=DEFAULT_LEVELS,
-        horizon_exponent: float = 1.0,
-        name="ensemble_pinball",
-        dtype=None,
-    ):
-        self.pinball = PinballLoss(levels, horizon_exponent)
-        super().__init__(fn=self._averaged_pinball, name=name, dtype=dtype)
-
-    def _averaged_pinball(self, y_true, y_pred):
-        if len(y_pred.shape) == 4:
-            y_pred = ops.mean(y_pred, axis=1)
-        return self.pinball.call(y_true, y_pred)
-
-    def get_config(self):
-        """Returns the metric's configuration."""
-        return {
-            "name": self.name,
-            "dtype": self.dtype,
-            "levels": list(self.pinball.levels),
-            "horizon_exponent": self.pinball.horizon_exponent,
         }

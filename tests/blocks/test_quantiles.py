@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from rnn_zoo.blocks.levels import central_intervals
-from rnn_zoo.blocks.quantiles import EnsemblePinball, MonotoneQuantiles, PinballLoss
+from rnn_zoo.blocks.quantiles import MonotoneQuantiles, PinballLoss
 from rnn_zoo.validation import check_levels
 
 LEVELS = (0.1, 0.25, 0.5, 0.75, 0.9)
@@ -103,31 +103,3 @@ def test_bad_levels_are_refused_naming_them(levels, error, message):
 def test_central_intervals_pair_the_levels_around_the_median():
     assert central_intervals(LEVELS) == {80: (0, 4), 50: (1, 3)}
     assert central_intervals((0.05, 0.5, 0.9)) == {}
-
-
-def test_ensemble_pinball_scores_the_members_mean_as_the_loss_scores_one_member():
-    rng = np.random.default_rng(1)
-    truth = rng.normal(size=(5, 4)).astype("float32")
-    truth[2, 1] = np.nan
-    members = np.sort(rng.normal(size=(5, 3, 4, 5)), axis=-1).astype("float32")
-    weights = np.arange(1, 5) ** -1.0
-    weights = weights * 4 / weights.sum()
-    metric = EnsemblePinball(LEVELS, horizon_exponent=1.0)
-    metric.update_state(truth, members)
-    averaged = pinball_by_hand(truth, members.mean(axis=1), LEVELS, weights)
-    assert float(metric.result()) == pytest.approx(averaged, rel=1e-5)
-    members_alone = float(PinballLoss(LEVELS, horizon_exponent=1.0)(truth, members))
-    assert float(metric.result()) < members_alone  # the mean of the members is better here
-    one = EnsemblePinball(LEVELS, horizon_exponent=1.0)
-    one.update_state(truth, members[:, 0])
-    assert float(one.result()) == pytest.approx(
-        float(PinballLoss(LEVELS, horizon_exponent=1.0)(truth, members[:, 0])), rel=1e-6
-    )
-
-
-def test_ensemble_pinball_round_trips_through_its_config():
-    metric = keras.metrics.get(
-        keras.saving.serialize_keras_object(EnsemblePinball((0.2, 0.5, 0.8), 0.5))
-    )
-    assert isinstance(metric, EnsemblePinball)
-    assert metric.pinball.levels == (0.2, 0.5, 0.8) and metric.pinball.horizon_exponent == 0.5
