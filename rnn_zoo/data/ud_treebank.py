@@ -377,7 +377,7 @@ def predict_tags(
             continue
         width = max(len(sentences[index]) for index in chunk)
         words = [list(sentences[i]) + [PADDING] * (width - len(sentences[i])) for i in chunk]
-        scores = keras.ops.convert_to_numpy(model.predict_on_batch(encoder(tf.constant(words))))
+        scores = model.predict_on_batch(encoder(tf.constant(words)))  # NumPy
         best = np.argmax(scores[..., 1:], axis=-1) + 1  # id 0 is padding, never a tag
         for index, row in zip(chunk, best, strict=True):
             tags[index] = [names[tag] for tag in row[: len(sentences[index])]]
