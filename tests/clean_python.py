@@ -18,7 +18,6 @@ import os
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
 SERVER = r"""
 import contextlib, io, json, os, sys, traceback
@@ -43,7 +42,8 @@ for line in sys.stdin:
     if imported:
         stderr.write("rnn_zoo was imported into the clean process\n")
         returncode = 1
-    reply = {"returncode": returncode, "stdout": stdout.getvalue(), "stderr": stderr.getvalue()}
+    reply = {"returncode": returncode, "stdout": stdout.getvalue(), "stderr": stderr.getvalue(),
+             "ending": imported}
     replies.write(json.dumps(reply) + "\n")
     replies.flush()
     if imported:
@@ -56,20 +56,19 @@ class CleanPython:
 
     def __init__(self):
         self.process: subprocess.Popen | None = None
-        self.log = Path(tempfile.mkstemp(prefix="clean_python_", suffix=".log")[1])
+        self.stderr = None  # the process's own stderr: read back if it dies
 
     def start(self) -> subprocess.Popen:
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        with self.log.open("w") as log:
-            return subprocess.Popen(
-                [sys.executable, "-c", SERVER],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                text=True,
-                env=env,
-                cwd=tempfile.gettempdir(),
-            )
+        self.stderr = tempfile.TemporaryFile("w+")
+        return subprocess.Popen(
+            [sys.executable, "-c", SERVER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+            cwd=tempfile.gettempdir(),
+        )
 
     def call(self, code: str, argv: list[str], cwd: str) -> dict:
         if self.process is None or self.process.poll() is not None:
@@ -79,16 +78,20 @@ class CleanPython:
         self.process.stdin.flush()
         line = self.process.stdout.readline()
         if line:
-            return json.loads(line)
+            reply = json.loads(line)
+            if reply["ending"]:  # it ends itself: the next call starts a new one
+                self.process.wait(timeout=30)
+                self.process = None
+            return reply
         returncode = self.process.wait()
         self.process = None
-        return {"returncode": returncode, "stdout": "", "stderr": self.log.read_text()}
+        self.stderr.seek(0)
+        return {"returncode": returncode, "stdout": "", "stderr": self.stderr.read()}
 
     def close(self):
         if self.process is not None and self.process.poll() is None:
             self.process.stdin.close()
             self.process.wait(timeout=30)
-        self.log.unlink(missing_ok=True)
 
 
 _CLEAN = CleanPython()
