@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 import re
+import warnings
 
 import keras
 import numpy as np
@@ -397,3 +398,30 @@ def test_an_override_is_refused_exactly_when_it_differs_from_the_data(implied, o
     with pytest.raises(ValueError, match="contradicts the data") as error:
         check_data_implied(bundle, overrides)
     assert f"{differing[0]}={overrides[differing[0]]!r}" in str(error.value)
+
+
+def test_batches_tf_cannot_count_are_counted_before_training_and_no_cut_is_reported(tmp_path):
+    import tensorflow as tf
+
+    from rnn_zoo.recipe import Recipe
+
+    rng = np.random.default_rng(0)
+    rows = tf.data.Dataset.from_tensor_slices(
+        (rng.normal(size=(96, 4)).astype("float32"), rng.integers(0, 2, (96, 1)).astype("float32"))
+    )
+    uncounted = rows.filter(lambda features, label: True).batch(16)  # as length buckets are
+    assert int(uncounted.cardinality()) == tf.data.UNKNOWN_CARDINALITY
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    recipe = Recipe(loss="binary_crossentropy", epochs=2, batch_size=16, schedule="cosine")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = train(
+            model,
+            DataBundle("uncounted", uncounted, uncounted, uncounted),
+            recipe=recipe,
+            output_dir=tmp_path,
+            verbose=0,
+        )
+    assert [str(w.message) for w in caught if "ran out of data" in str(w.message)] == []
+    assert len(result.history["loss"]) == 2
+    assert model.optimizer.iterations.numpy() == 2 * 6  # every batch of both epochs

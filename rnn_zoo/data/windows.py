@@ -257,6 +257,33 @@ def batch_by_length(
     )
 
 
+def with_known_cardinality(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """The dataset, its number of elements stated where TF cannot infer it.
+
+    TF cannot tell how many batches ``bucket_by_sequence_length`` or a ``filter``
+    yields; Keras then learns an epoch's length only when the first epoch's data runs
+    out, shows no total for it and warns "Your input ran out of data; interrupting
+    training", though nothing was cut. One pass counts the elements (it also fills a
+    ``cache`` in the pipeline) and ``assert_cardinality`` states them.
+
+    Args:
+        dataset: A finite dataset that yields the same number of elements each pass.
+
+    Returns:
+        ``dataset`` itself when TF knows its cardinality (or that it is endless),
+        else the dataset with its counted cardinality asserted.
+
+    Example:
+        >>> evens = tf.data.Dataset.range(10).filter(lambda x: x % 2 == 0)
+        >>> int(with_known_cardinality(evens).cardinality())
+        5
+    """
+    if int(dataset.cardinality()) != tf.data.UNKNOWN_CARDINALITY:
+        return dataset
+    count = sum(1 for _ in dataset)
+    return dataset.apply(tf.data.experimental.assert_cardinality(count))
+
+
 Arrays = tuple[np.ndarray, np.ndarray]
 
 
