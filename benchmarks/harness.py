@@ -168,6 +168,15 @@ def paired_ratio(
     }
 
 
+def verdict(ratio: dict[str, float], goal: float) -> str:
+    """Whether a :func:`paired_ratio`'s interval clears ``goal``, falls short or straddles it."""
+    if ratio["low"] >= goal:
+        return "met"
+    if ratio["high"] < goal:
+        return "not met"
+    return "unresolved"
+
+
 class StepTimer(keras.callbacks.Callback):
     """Times ``fit`` from the end of its first batch to the end of its last one.
 

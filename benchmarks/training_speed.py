@@ -262,15 +262,6 @@ def compare(name: str, seconds: float, rounds: int, quick: bool, peak_operands) 
     return row
 
 
-def verdict(ratio: dict, goal: float) -> str:
-    """Whether a ratio's interval clears ``goal``, falls short of it, or straddles it."""
-    if ratio["low"] >= goal:
-        return "met"
-    if ratio["high"] < goal:
-        return "not met"
-    return "unresolved"
-
-
 def interval(ratio: dict, percent: bool = False) -> str:
     """``median [low, high]`` for a table cell."""
     shown = "{:.0%}" if percent else "{:.2f}"
@@ -322,7 +313,7 @@ def main() -> None:
                     harness.number(r["rnn_zoo_train_examples_per_s"]),
                     harness.number(r["plain_train_examples_per_s"]),
                     interval(r["train_ratio"]),
-                    verdict(r["train_ratio"], 0.95),
+                    harness.verdict(r["train_ratio"], 0.95),
                     harness.number(r["rnn_zoo_train_gflops"]),
                     interval(r["share_of_matmul_peak"], percent=True),
                     interval(r["infer_ratio"]),
