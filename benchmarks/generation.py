@@ -29,9 +29,9 @@ The warm-up call of each generates ``WARMUP_CHARS`` characters (it traces the
 functions; the timed calls reuse them).
 
 Goals: (b) at least 3x (a); (c) at least 10x (a) in total characters/s; (b) at least
-85% of (g)'s characters/s (issue 21), the share taken within each round (both timed one
-after the other, so a slow spell of the machine slows both) and given as the median of
-the rounds with a 95% bootstrap interval.
+85% of (g)'s characters/s (issue 21), the share taken within each round, where (b) and
+(g) are called in turn ``PAIRED_CALLS`` times each (so a slow spell of the machine slows
+both), and given as the median of the rounds with a 95% bootstrap interval.
 
 Usage:
     .venv/bin/python benchmarks/generation.py [--quick] [--rounds 3] [--chars 200]
@@ -60,6 +60,7 @@ GOALS = {"generate_text, 1 stream": 3.0, f"generate_text, {STREAMS} streams": 10
 SINGLE_STREAM = "(b) generate_text, 1 stream"
 MATMUL_FLOOR = "(g) floor: the recurrent matmul and the output layer alone, in one tf.function"
 FLOOR_SHARE_GOAL = 0.85  # of the matmul floor's characters/s, single stream (issue 21)
+PAIRED_CALLS = 5  # alternating calls of (b) and (g) in each round
 
 
 def _layer(model: keras.Model, kind: type) -> keras.layers.Layer:
@@ -215,6 +216,22 @@ def methods(model: keras.Model, vocabulary: list[str]) -> dict:
     }
 
 
+def paired_seconds(timed: dict, names: tuple[str, str], chars: int, round_: int) -> dict:
+    """Median seconds per call of two methods, timed in turn ``PAIRED_CALLS`` times each.
+
+    Calls of 200 characters last a tenth of a second, about as long as this shared
+    machine's slow spells: alternating them call by call (which goes first alternates
+    by round), and keeping the median, makes their ratio a comparison of the same
+    moments.
+    """
+    calls = {name: [] for name in names}
+    for call in range(PAIRED_CALLS):
+        for name in names if (round_ + call) % 2 == 0 else names[::-1]:
+            function = timed[name][0]
+            calls[name].append(harness.seconds(lambda function=function: function(chars)))
+    return {name: harness.median(values) for name, values in calls.items()}
+
+
 def main() -> None:
     parser = harness.parser(__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median)")
@@ -230,10 +247,15 @@ def main() -> None:
     for function, _ in timed.values():
         function(WARMUP_CHARS)  # warm-up: trace every tf.function
     times = {name: [] for name in timed}
-    for _ in range(args.rounds):
+    paired = (SINGLE_STREAM, MATMUL_FLOOR)
+    for round_ in range(args.rounds):
         for name, (function, _) in timed.items():
-            times[name].append(harness.seconds(lambda function=function: function(args.chars)))
-            print(f"  {name}: {times[name][-1]:.2f} s", flush=True)
+            if name not in paired:
+                times[name].append(harness.seconds(lambda function=function: function(args.chars)))
+                print(f"  {name}: {times[name][-1]:.2f} s", flush=True)
+        for name, seconds in paired_seconds(timed, paired, args.chars, round_).items():
+            times[name].append(seconds)
+            print(f"  {name}: {seconds:.3f} s (median of {PAIRED_CALLS})", flush=True)
     reference = args.chars / harness.median(times[next(iter(timed))])
     rows = []
     for name, (_, count) in timed.items():

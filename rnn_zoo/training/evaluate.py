@@ -7,6 +7,7 @@ import os
 import keras
 
 from rnn_zoo.data import DataBundle
+from rnn_zoo.data.windows import with_known_cardinality
 from rnn_zoo.registry import ModelSpec, get_spec, resolve
 from rnn_zoo.runs import load_run
 from rnn_zoo.training.prepare import load_registered_data
@@ -30,7 +31,7 @@ def evaluate_test_split(
         >>> evaluate_test_split(model, data, get_spec("lstm"))  # doctest: +SKIP
         {'loss': 0.41, 'mae': 0.41}
     """
-    results = model.evaluate(data.test, verbose=0, return_dict=True)
+    results = model.evaluate(with_known_cardinality(data.test), verbose=0, return_dict=True)
     metrics = {key: float(value) for key, value in results.items()}
     if data.test_report is not None:
         metrics.update(data.test_report(model))

@@ -24,7 +24,7 @@ import keras
 
 from rnn_zoo.data import DataBundle
 from rnn_zoo.data.sources import recording_resolved_files, sha256_of
-from rnn_zoo.data.windows import SPLITS, with_known_cardinality
+from rnn_zoo.data.windows import with_known_cardinality
 from rnn_zoo.device import (
     make_strategy,
     precision_policy,
@@ -430,9 +430,9 @@ def prepare(model_or_name, data: DataBundle | None, options: TrainOptions) -> Pr
     if spec is not None:
         check_data_implied(data, options.model_options, spec.factory_name)
     identity = data_identity(files, data_dir, data)
-    # Keras then knows each epoch's length; a train split that steps_per_epoch cuts may
-    # be endless, and is left uncounted.
-    counted = SPLITS if options.steps_per_epoch is None else ("validation", "test")
+    # What fit reads, so Keras knows each epoch's length; a train split that
+    # steps_per_epoch cuts may be endless, and is left uncounted.
+    counted = ("train", "validation") if options.steps_per_epoch is None else ("validation",)
     data = dataclasses.replace(
         data, **{split: with_known_cardinality(getattr(data, split)) for split in counted}
     )
