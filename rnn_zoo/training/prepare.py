@@ -133,6 +133,21 @@ def count_batches(dataset) -> int:
     return known if known >= 0 else sum(1 for _ in dataset)
 
 
+def _with_counted_fit_splits(data: DataBundle, options: TrainOptions) -> DataBundle:
+    """The data, with a batch count stated on the splits ``fit`` reads where TF lacks one.
+
+    Keras then knows each epoch's length from the first. A train split that
+    ``steps_per_epoch`` cuts may be endless, and is left uncounted; so is all of a
+    multi-worker run's data, which the custom loop reads and each worker shards.
+    """
+    if options.strategy == "multi_worker":
+        return data
+    counted = ("train", "validation") if options.steps_per_epoch is None else ("validation",)
+    return dataclasses.replace(
+        data, **{split: with_known_cardinality(getattr(data, split)) for split in counted}
+    )
+
+
 def _resolve_recipe(spec: ModelSpec | None, recipe: Recipe | str | None) -> Recipe:
     if isinstance(recipe, Recipe):
         return recipe
@@ -430,12 +445,7 @@ def prepare(model_or_name, data: DataBundle | None, options: TrainOptions) -> Pr
     if spec is not None:
         check_data_implied(data, options.model_options, spec.factory_name)
     identity = data_identity(files, data_dir, data)
-    # What fit reads, so Keras knows each epoch's length; a train split that
-    # steps_per_epoch cuts may be endless, and is left uncounted.
-    counted = ("train", "validation") if options.steps_per_epoch is None else ("validation",)
-    data = dataclasses.replace(
-        data, **{split: with_known_cardinality(getattr(data, split)) for split in counted}
-    )
+    data = _with_counted_fit_splits(data, options)
     steps_per_epoch = options.steps_per_epoch
     if recipe.schedule == "cosine" and steps_per_epoch is None:
         steps_per_epoch = count_batches(data.train)
