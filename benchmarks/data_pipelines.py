@@ -40,7 +40,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from rnn_zoo import get_spec, list_models  # noqa: E402
-from rnn_zoo.training import compile_model, count_batches  # noqa: E402
+from rnn_zoo.data.windows import count_batches  # noqa: E402
+from rnn_zoo.training import compile_model  # noqa: E402
 
 GOAL = 5.0
 WARMUP_STEPS = 3

@@ -29,8 +29,8 @@ import harness
 import keras
 
 from rnn_zoo import get_spec, list_models
-from rnn_zoo.data.windows import with_known_cardinality
-from rnn_zoo.training import compile_model, count_batches
+from rnn_zoo.data.windows import count_batches, with_known_cardinality
+from rnn_zoo.training import compile_model
 
 
 def bucketable_models() -> list[str]:

@@ -284,6 +284,32 @@ def with_known_cardinality(dataset: tf.data.Dataset) -> tf.data.Dataset:
     return dataset.apply(tf.data.experimental.assert_cardinality(count))
 
 
+def count_batches(dataset: tf.data.Dataset) -> int:
+    """The number of elements (batches) one pass over a finite dataset yields.
+
+    Args:
+        dataset: A finite dataset that yields the same number of elements each pass.
+
+    Returns:
+        Its cardinality: TF's where TF knows it, else counted in one pass
+        (:func:`with_known_cardinality`).
+
+    Raises:
+        ValueError: If the dataset is endless (``repeat()`` without a count), which
+            has no number of batches: give the loop ``steps_per_epoch`` instead.
+
+    Example:
+        >>> count_batches(tf.data.Dataset.range(10).batch(4))
+        3
+    """
+    if int(dataset.cardinality()) == tf.data.INFINITE_CARDINALITY:
+        raise ValueError(
+            "cannot count the batches of an endless dataset (one that repeats without a "
+            "count); accepted: a finite dataset, or give steps_per_epoch for an endless one"
+        )
+    return int(with_known_cardinality(dataset).cardinality())
+
+
 Arrays = tuple[np.ndarray, np.ndarray]
 
 

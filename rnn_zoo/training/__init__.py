@@ -19,7 +19,7 @@ from rnn_zoo.training.callbacks import TrainingDivergedError
 from rnn_zoo.training.evaluate import evaluate_run
 from rnn_zoo.training.fit import train
 from rnn_zoo.training.options import TrainOptions
-from rnn_zoo.training.prepare import compile_model, count_batches
+from rnn_zoo.training.prepare import compile_model
 from rnn_zoo.training.results import TrainResult
 from rnn_zoo.training.tape_loop import train_custom_loop
 
@@ -28,7 +28,6 @@ __all__ = [
     "TrainResult",
     "TrainingDivergedError",
     "compile_model",
-    "count_batches",
     "evaluate_run",
     "train",
     "train_custom_loop",

@@ -24,7 +24,7 @@ import keras
 
 from rnn_zoo.data import DataBundle
 from rnn_zoo.data.sources import recording_resolved_files, sha256_of
-from rnn_zoo.data.windows import with_known_cardinality
+from rnn_zoo.data.windows import count_batches, with_known_cardinality
 from rnn_zoo.device import (
     make_strategy,
     precision_policy,
@@ -114,23 +114,6 @@ def compile_model(
     metrics = [keras.metrics.get(m) if isinstance(m, dict) else m for m in recipe.metrics]
     model.compile(optimizer=optimizer, loss=keras.losses.get(recipe.loss), metrics=metrics)
     return model
-
-
-def count_batches(dataset) -> int:
-    """Returns the number of batches in a finite ``tf.data`` pipeline.
-
-    Args:
-        dataset: A finite dataset.
-
-    Returns:
-        Its cardinality, counted by one pass when TF cannot infer it.
-
-    Example:
-        >>> count_batches(tf.data.Dataset.range(10).batch(4))  # doctest: +SKIP
-        3
-    """
-    known = int(dataset.cardinality())
-    return known if known >= 0 else sum(1 for _ in dataset)
 
 
 def _with_counted_fit_splits(data: DataBundle, options: TrainOptions) -> DataBundle:
