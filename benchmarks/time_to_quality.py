@@ -89,7 +89,7 @@ def row(spec: ModelSpec) -> list[str]:
         else f"no {quality.name}",
     ]
     if speed is None:
-        return [*cells, "no plain twin measured", "—", cpus or "—"]
+        return [*cells, "no twin speed-up recorded", "—", cpus or "—"]
     ratio, speed_file = speed
     ratio = ratio["train_ratio"]
     estimate = (
