@@ -8,7 +8,10 @@ runs of other seeds already in that file (same recipe and data options) are kept
 counted in the mean, so a long recipe can be run a seed at a time; runs of a different
 recipe, data options or model arguments (the factory's, with the entry's
 ``model_options``) are refused rather than averaged. ``--add`` also keeps what else the
-file records (the runs of an earlier recipe, candidates not adopted).
+file records (the runs of an earlier recipe, candidates not adopted), and reads the file
+again before writing it, so seeds run at once in separate processes (one per core,
+``taskset -c 0 ... --seeds 0 --add`` beside ``taskset -c 1 ... --seeds 1 --add``) all
+land in it unless two finish within the same instant.
 
     .venv/bin/python benchmarks/quality.py baseline --seeds 0 1 2
     .venv/bin/python benchmarks/quality.py lstm --seeds 0 1 2
@@ -88,6 +91,8 @@ def main() -> None:
                 }
             )
             print(json.dumps(runs[-1]), flush=True)
+    if args.add:  # read again: another seed's process may have written the file since
+        earlier = earlier_seeds(results_name, recorded, args.seeds)
     runs = sorted(earlier + runs, key=lambda run: run["seed"])
     summary = {key: mean_and_std(run["test"][key] for run in runs) for key in runs[0]["test"]}
     report = {
